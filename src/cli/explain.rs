@@ -1,0 +1,79 @@
+//! `jumpguard explain RULE`.
+
+use crate::policy::did_you_mean;
+use crate::rules::Rule;
+
+/// The explanation of each rule, from `docs/rules/<id>.md`.
+pub fn text(rule: Rule) -> &'static str {
+    macro_rules! docs {
+        ($($variant:ident => $file:literal),* $(,)?) => {
+            match rule { $(Rule::$variant => include_str!(concat!("../../docs/rules/", $file, ".md"))),* }
+        };
+    }
+    docs! {
+        ExternalSearchBypass => "external-search-bypass",
+        ApprovalMissing => "approval-missing",
+        MembershipOverride => "membership-override",
+        PersonalJumpItem => "personal-jump-item",
+        PsApprovalMissing => "ps-approval-missing",
+        PsIsaBypass => "ps-isa-bypass",
+        UnsanctionedJumpGroup => "unsanctioned-jump-group",
+        SelfApproval => "self-approval",
+        PolicyEditable => "policy-editable",
+        UnverifiedSetting => "unverified-setting",
+        TicketIdMissing => "ticket-id-missing",
+        ReasonMissing => "reason-missing",
+        PsReasonMissing => "ps-reason-missing",
+        PsTicketMissing => "ps-ticket-missing",
+        GroupPolicyMismatch => "group-policy-mismatch",
+        JumpPolicyDrift => "jump-policy-drift",
+        JumpGroupMissing => "jump-group-missing",
+        TargetNotFound => "target-not-found",
+        CredentialNotFound => "credential-not-found",
+        WaiverExpired => "waiver-expired",
+        AttestationExpired => "attestation-expired",
+        UnmanagedHost => "unmanaged-host",
+        WaiverUnused => "waiver-unused",
+        SiteSelfApproval => "site-self-approval",
+        SiteRecordingsDisabled => "site-recordings-disabled",
+        SiteEditingRole => "site-editing-role",
+        SitePersonalJumpItem => "site-personal-jump-item",
+    }
+}
+
+pub(crate) fn run(rule: Option<&str>) -> u8 {
+    let Some(id) = rule else {
+        for r in Rule::ALL {
+            println!("{:<26} {:<9} {}", r.id(), r.severity().as_str(), r.summary());
+        }
+        return 0;
+    };
+    match Rule::from_id(id.trim()) {
+        Some(r) => {
+            print!("{}", text(r));
+            0
+        }
+        None => {
+            eprintln!("error: unknown rule `{id}`");
+            match did_you_mean(id, Rule::ALL.iter().map(|r| r.id())) {
+                Some(s) => eprintln!("  help: did you mean `{s}`?"),
+                None => eprintln!("  help: `jumpguard explain` lists every rule"),
+            }
+            super::EXIT_ERROR
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_an_explanation_with_a_fix() {
+        for r in Rule::ALL {
+            let t = text(*r);
+            assert!(t.starts_with(&format!("# {}\n", r.id())), "{r} doc must start with its id");
+            assert!(t.contains("## How to fix"), "{r} doc lacks a fix");
+        }
+    }
+}

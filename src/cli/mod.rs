@@ -1,0 +1,129 @@
+//! The command line (DESIGN.md §5): clap commands, thin glue over the library.
+
+mod check;
+mod explain;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use jiff::civil::Date;
+
+use crate::policy::{self, render_diagnostic, Policy};
+
+/// Exit code for usage, policy and configuration errors.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Policy-as-code for privileged remote access: checks BeyondTrust PRA and Password Safe
+/// against a policy repository.
+#[derive(Debug, Parser)]
+#[command(name = "jumpguard", version, about, long_about = None)]
+pub struct Cli {
+    /// Judge expiries of waivers and attestations as of this day (YYYY-MM-DD) instead of today.
+    #[arg(long, global = true, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<Date>,
+    /// Log each API request (method, path, status, duration); never a secret.
+    #[arg(long, global = true)]
+    pub verbose: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that a policy is valid (exit 0) or show every problem (exit 2).
+    Validate {
+        /// Policy file or directory.
+        #[arg(short = 'p', long = "policy", default_value = "policies")]
+        policy: PathBuf,
+    },
+    /// Evaluate a policy against the live configuration or an estate file.
+    Check(check::CheckArgs),
+    /// Explain a rule: what it finds, why it matters, how to fix it.
+    Explain {
+        /// The rule id, e.g. external-search-bypass. Without it, list every rule.
+        rule: Option<String>,
+    },
+    /// Print the JSON Schema of the policy language (or, with --report, of the JSON report).
+    Schema {
+        /// Print the schema of the JSON report instead.
+        #[arg(long)]
+        report: bool,
+    },
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    s.parse::<Date>().map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"))
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(run(cli))
+}
+
+fn run(cli: Cli) -> u8 {
+    let today = cli.as_of.unwrap_or_else(|| jiff::Zoned::now().date());
+    match cli.command {
+        Command::Validate { policy } => match load_policy(&policy, today) {
+            Some(p) => {
+                println!(
+                    "{}: valid ({} file{}, {} target{}, {} waiver{}, {} attestation{})",
+                    policy.display(),
+                    p.sources.files.len(),
+                    s(p.sources.files.len()),
+                    p.targets.len(),
+                    s(p.targets.len()),
+                    p.waivers.len(),
+                    s(p.waivers.len()),
+                    p.attestations.len(),
+                    s(p.attestations.len())
+                );
+                0
+            }
+            None => EXIT_ERROR,
+        },
+        Command::Check(args) => check::run(args, today),
+        Command::Explain { rule } => explain::run(rule.as_deref()),
+        Command::Schema { report } => {
+            let schema = if report { crate::analysis::report_schema() } else { policy::schema() };
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            0
+        }
+    }
+}
+
+fn s(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Whether to colour output written to stderr or stdout (a terminal, and `NO_COLOR` unset).
+pub(crate) fn use_color(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Loads a policy, printing every problem to stderr. `None` when it is invalid.
+pub(crate) fn load_policy(path: &std::path::Path, today: Date) -> Option<Policy> {
+    match policy::load(path, today) {
+        Ok(p) => Some(p),
+        Err(err) => {
+            let color = use_color(std::io::stderr().is_terminal());
+            for problem in &err.problems {
+                eprint!("{}", render_diagnostic(&problem.diagnostic(&err.sources), color));
+            }
+            eprintln!(
+                "error: the policy has {} problem{}; nothing was evaluated",
+                err.problems.len(),
+                s(err.problems.len())
+            );
+            None
+        }
+    }
+}
