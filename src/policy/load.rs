@@ -31,7 +31,67 @@ pub struct LoadError {
 pub fn schema() -> Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let schema = generator.into_root_schema_for::<PolicyFile>();
-    serde_json::to_value(schema).unwrap_or(Value::Null)
+    let mut value = serde_json::to_value(schema).unwrap_or(Value::Null);
+    drop_null_branches(&mut value);
+    value
+}
+
+/// schemars writes an enum with documented variants as `oneOf` of `const`s; an `enum` gives
+/// the same constraint with a precise error ("not one of: required, not_required").
+fn collapse_const_branches(map: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Array(branches)) = map.get("oneOf") else { return };
+    let consts: Option<Vec<(Value, Option<String>)>> = branches
+        .iter()
+        .map(|b| {
+            let c = b.get("const").or_else(|| b.get("enum").and_then(|e| e.get(0)))?;
+            Some((c.clone(), b.get("description").and_then(Value::as_str).map(str::to_owned)))
+        })
+        .collect();
+    let Some(consts) = consts else { return };
+    let notes: Vec<String> = consts
+        .iter()
+        .filter_map(|(c, d)| d.as_ref().map(|d| format!("`{}`: {d}", c.as_str().unwrap_or_default())))
+        .collect();
+    map.remove("oneOf");
+    map.insert("type".into(), Value::String("string".into()));
+    map.insert("enum".into(), Value::Array(consts.into_iter().map(|(c, _)| c).collect()));
+    if !notes.is_empty() && !map.contains_key("description") {
+        map.insert("description".into(), Value::String(notes.join(" ")));
+    }
+}
+
+/// Optional keys are written out or left away; `null` is not a value the language gives them.
+/// Dropping schemars' `null` alternatives keeps editor hints and schema errors precise
+/// ("expected string" rather than "not valid under any of the schemas in anyOf").
+fn drop_null_branches(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            let single = match map.get_mut("anyOf") {
+                Some(Value::Array(branches)) => {
+                    branches.retain(|b| b.get("type").and_then(Value::as_str) != Some("null"));
+                    (branches.len() == 1).then(|| branches.remove(0))
+                }
+                _ => None,
+            };
+            if let Some(Value::Object(branch)) = single {
+                map.remove("anyOf");
+                for (k, val) in branch {
+                    map.entry(k).or_insert(val);
+                }
+            }
+            collapse_const_branches(map);
+            map.values_mut().for_each(drop_null_branches);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_branches),
+        _ => {}
+    }
 }
 
 /// Loads a policy from a file or a directory (its `*.yaml`/`*.yml`, no recursion).
@@ -351,8 +411,12 @@ impl Loader {
                             v.join(" or ")
                         }
                     };
-                    let help = if expected == "string" {
+                    let help = if dotted.ends_with("max_duration") {
+                        "a duration is a string with a unit: 90m, 4h or 2d".to_string()
+                    } else if expected == "string" {
                         "quote the value to make it a string".to_string()
+                    } else if expected == "array" {
+                        "write a list, e.g. [\"a\", \"b\"], even for one element".to_string()
                     } else if expected == "boolean" {
                         "only `true` and `false` are booleans (YAML 1.2)".to_string()
                     } else {
@@ -537,7 +601,7 @@ impl Loader {
         let ticket_pattern = reason.ticket_pattern.map(|p| {
             if let Err(e) = regex::Regex::new(&p.value) {
                 self.problems.push(
-                    Problem::at("policy::bad-regex", at(p.loc), format!("`ticket_pattern` is not a valid regular expression: {}", first_line(&e.to_string())), "invalid regex")
+                    Problem::at("policy::bad-regex", at(p.loc), format!("`ticket_pattern` is not a valid regular expression: {}", e.to_string().lines().last().unwrap_or_default().trim_start_matches("error: ")), "invalid regex")
                         .with_help("use Rust regex syntax, e.g. ^(CHG|INC)[0-9]{7}$"),
                 );
             }
