@@ -11,11 +11,11 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
-pub mod rules;
 pub mod cli;
 pub mod estate;
 pub mod policy;
 pub mod render;
+pub mod rules;
 
 /// The version of jumpguard, as written into reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -28,9 +28,15 @@ fn triple(f: &Value) -> String {
 }
 
 fn run_case(dir: &Path) -> Result<(), String> {
-    let case: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    let policy = if dir.join("policy").is_dir() { dir.join("policy") } else { dir.join("policy.yaml") };
+    let case: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("case.json")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let policy = if dir.join("policy").is_dir() {
+        dir.join("policy")
+    } else {
+        dir.join("policy.yaml")
+    };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jumpguard"));
     cmd.args(["check", "--format", "json", "--as-of"])
         .arg(case["today"].as_str().unwrap_or("2026-12-01"))
@@ -54,7 +60,8 @@ fn run_case(dir: &Path) -> Result<(), String> {
         ));
     }
     if want_code != 2 {
-        let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("unreadable report: {e}"))?;
+        let report: Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("unreadable report: {e}"))?;
         let got: BTreeSet<String> = report["findings"]
             .as_array()
             .into_iter()
@@ -62,7 +69,12 @@ fn run_case(dir: &Path) -> Result<(), String> {
             .filter(|f| f["waiver"].is_null())
             .map(triple)
             .collect();
-        let want: BTreeSet<String> = expected["findings"].as_array().into_iter().flatten().map(triple).collect();
+        let want: BTreeSet<String> = expected["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(triple)
+            .collect();
         problems.extend(want.difference(&got).map(|t| format!("missing: {t}")));
         problems.extend(got.difference(&want).map(|t| format!("unexpected: {t}")));
     }
@@ -83,12 +95,29 @@ fn every_conformance_case_passes() {
         .filter(|p| p.join("case.json").is_file())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 45, "expected the whole suite, found {} cases", cases.len());
+    assert!(
+        cases.len() >= 45,
+        "expected the whole suite, found {} cases",
+        cases.len()
+    );
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|c| run_case(c).err().map(|e| format!("{}:\n  {e}", c.file_name().unwrap_or_default().to_string_lossy())))
+        .filter_map(|c| {
+            run_case(c).err().map(|e| {
+                format!(
+                    "{}:\n  {e}",
+                    c.file_name().unwrap_or_default().to_string_lossy()
+                )
+            })
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// The suite's own comparator agrees with ours on one case of each exit code (when Python exists).
@@ -99,9 +128,14 @@ fn the_suites_checker_accepts_our_reports() {
         eprintln!("skipping: no python3");
         return;
     }
-    for name in ["001-shared-item-memberships", "032-unmanaged-warn", "013-external-search-attested-on-without-password-safe"] {
+    for name in [
+        "001-shared-item-memberships",
+        "032-unmanaged-warn",
+        "013-external-search-attested-on-without-password-safe",
+    ] {
         let dir = suite.join(name);
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jumpguard"));
         cmd.args(["check", "--format", "json", "--as-of", "2026-12-01", "-p"])
             .arg(dir.join("policy.yaml"))
@@ -111,7 +145,10 @@ fn the_suites_checker_accepts_our_reports() {
             cmd.args(["--fail-on", f]);
         }
         let out = cmd.output().unwrap();
-        let report = std::env::temp_dir().join(format!("jumpguard-conformance-{name}-{}.json", std::process::id()));
+        let report = std::env::temp_dir().join(format!(
+            "jumpguard-conformance-{name}-{}.json",
+            std::process::id()
+        ));
         std::fs::write(&report, &out.stdout).unwrap();
         let check = Command::new("python3")
             .arg(suite.join("check.py"))
@@ -121,6 +158,10 @@ fn the_suites_checker_accepts_our_reports() {
             .output()
             .unwrap();
         let _ = std::fs::remove_file(&report);
-        assert!(check.status.success(), "check.py rejects {name}: {}", String::from_utf8_lossy(&check.stdout));
+        assert!(
+            check.status.success(),
+            "check.py rejects {name}: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
     }
 }

@@ -78,7 +78,9 @@ impl TunnelEntry {
         match self {
             TunnelEntry::Net(n) => n.contains(&net.network()) || net.contains(&n.network()),
             TunnelEntry::Range(s, e) => {
-                s.is_ipv4() == net.network().is_ipv4() && *s <= net.broadcast() && net.network() <= *e
+                s.is_ipv4() == net.network().is_ipv4()
+                    && *s <= net.broadcast()
+                    && net.network() <= *e
             }
             TunnelEntry::Addr(x) => net.contains(x),
         }
@@ -139,8 +141,12 @@ impl<'a> Evaluator<'a> {
         for (t, target) in policy.targets.iter().enumerate() {
             for (p, _) in &target.hosts {
                 match p {
-                    crate::policy::hosts::HostPattern::Addr(a) => push_unique(&mut target_addrs[t], *a),
-                    crate::policy::hosts::HostPattern::Cidr(c) => push_unique(&mut target_nets[t], *c),
+                    crate::policy::hosts::HostPattern::Addr(a) => {
+                        push_unique(&mut target_addrs[t], *a)
+                    }
+                    crate::policy::hosts::HostPattern::Cidr(c) => {
+                        push_unique(&mut target_nets[t], *c)
+                    }
                     _ => {}
                 }
             }
@@ -152,7 +158,12 @@ impl<'a> Evaluator<'a> {
             let mut bridged: Vec<(usize, Vec<HostKey>)> = Vec::new();
             let mut hits = Vec::new();
             for (s, system) in ps.managed_systems.iter().enumerate() {
-                let keys: Vec<HostKey> = system.fields().iter().flatten().filter_map(|f| HostKey::parse(f)).collect();
+                let keys: Vec<HostKey> = system
+                    .fields()
+                    .iter()
+                    .flatten()
+                    .filter_map(|f| HostKey::parse(f))
+                    .collect();
                 hits.clear();
                 for k in &keys {
                     index.lookup(k, &mut hits);
@@ -176,31 +187,45 @@ impl<'a> Evaluator<'a> {
         }
         let pra = &estate.pra;
         let jump_policies = pra.jump_policy.iter().map(|p| (p.id, p)).collect();
-        let roles: HashMap<i64, &JumpItemRole> = pra.jump_item_role.iter().map(|r| (r.id, r)).collect();
+        let roles: HashMap<i64, &JumpItemRole> =
+            pra.jump_item_role.iter().map(|r| (r.id, r)).collect();
         let users: HashMap<i64, &estate::User> = pra.user.iter().map(|u| (u.id, u)).collect();
-        let gps: HashMap<i64, &estate::GroupPolicy> = pra.group_policy.iter().map(|g| (g.id, g)).collect();
+        let gps: HashMap<i64, &estate::GroupPolicy> =
+            pra.group_policy.iter().map(|g| (g.id, g)).collect();
         let mut memberships: HashMap<i64, Vec<Membership>> = HashMap::new();
         for m in &pra.jump_group_user {
             let user = users.get(&m.user_id);
-            let role_id = estate::nonzero(m.jump_item_role_id).or_else(|| user.and_then(|u| u.default_jump_item_role_id));
-            memberships.entry(m.jump_group_id).or_default().push(Membership {
-                kind: "user_membership",
-                id: m.user_id,
-                name: user.map_or_else(|| format!("user {}", m.user_id), |u| u.username.clone()),
-                role: role_id.and_then(|r| roles.get(&r).copied()),
-                override_policy: estate::nonzero(m.jump_policy_id),
-            });
+            let role_id = estate::nonzero(m.jump_item_role_id)
+                .or_else(|| user.and_then(|u| u.default_jump_item_role_id));
+            memberships
+                .entry(m.jump_group_id)
+                .or_default()
+                .push(Membership {
+                    kind: "user_membership",
+                    id: m.user_id,
+                    name: user
+                        .map_or_else(|| format!("user {}", m.user_id), |u| u.username.clone()),
+                    role: role_id.and_then(|r| roles.get(&r).copied()),
+                    override_policy: estate::nonzero(m.jump_policy_id),
+                });
         }
         for m in &pra.group_policy_jump_group {
             let gp = gps.get(&m.group_policy_id);
-            let role_id = estate::nonzero(m.jump_item_role_id).or_else(|| gp.and_then(|g| g.default_jump_item_role_id));
-            memberships.entry(m.jump_group_id).or_default().push(Membership {
-                kind: "group_policy_membership",
-                id: m.group_policy_id,
-                name: gp.map_or_else(|| format!("group policy {}", m.group_policy_id), |g| g.name.clone()),
-                role: role_id.and_then(|r| roles.get(&r).copied()),
-                override_policy: estate::nonzero(m.jump_policy_id),
-            });
+            let role_id = estate::nonzero(m.jump_item_role_id)
+                .or_else(|| gp.and_then(|g| g.default_jump_item_role_id));
+            memberships
+                .entry(m.jump_group_id)
+                .or_default()
+                .push(Membership {
+                    kind: "group_policy_membership",
+                    id: m.group_policy_id,
+                    name: gp.map_or_else(
+                        || format!("group policy {}", m.group_policy_id),
+                        |g| g.name.clone(),
+                    ),
+                    role: role_id.and_then(|r| roles.get(&r).copied()),
+                    override_policy: estate::nonzero(m.jump_policy_id),
+                });
         }
         Evaluator {
             policy,
@@ -224,23 +249,44 @@ impl<'a> Evaluator<'a> {
 
     fn location(&self, place: Place) -> Location {
         Location {
-            file: self.policy.sources.files.get(place.file.0).map_or_else(String::new, |f| f.name.clone()),
+            file: self
+                .policy
+                .sources
+                .files
+                .get(place.file.0)
+                .map_or_else(String::new, |f| f.name.clone()),
             line: place.loc.line.max(1),
             column: place.loc.column.max(1),
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn report(&mut self, rule: Rule, target: Option<&Target>, host: Option<String>, message: String, path: Vec<PathElement>, place: Place) {
+    fn report(
+        &mut self,
+        rule: Rule,
+        target: Option<&Target>,
+        host: Option<String>,
+        message: String,
+        path: Vec<PathElement>,
+        place: Place,
+    ) {
         let severity = match rule {
             Rule::UnmanagedHost if self.policy.unmanaged.0 == Unmanaged::Deny => Severity::High,
             r => r.severity(),
         };
-        let identity: Vec<(String, Option<&str>, Option<i64>)> =
-            path.iter().map(|p| (p.kind.clone(), p.item_type.as_deref(), p.id)).collect();
+        let identity: Vec<(String, Option<&str>, Option<i64>)> = path
+            .iter()
+            .map(|p| (p.kind.clone(), p.item_type.as_deref(), p.id))
+            .collect();
         let target_name = target.map(|t| t.name.clone());
         let fingerprint = estate::fingerprint(&(rule.id(), &target_name, &host, &identity));
-        let location = self.location(target.map_or(place, |t| if place == self.policy.root { t.place } else { place }));
+        let location = self.location(target.map_or(place, |t| {
+            if place == self.policy.root {
+                t.place
+            } else {
+                place
+            }
+        }));
         self.findings.push(Finding {
             rule,
             severity,
@@ -259,8 +305,13 @@ impl<'a> Evaluator<'a> {
     fn settings_and_attestations(&mut self) {
         let today = self.options.today;
         for setting in Setting::ALL {
-            let all: Vec<(usize, &crate::policy::Attestation)> =
-                self.policy.attestations.iter().enumerate().filter(|(_, a)| a.setting == setting).collect();
+            let all: Vec<(usize, &crate::policy::Attestation)> = self
+                .policy
+                .attestations
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.setting == setting)
+                .collect();
             let valid = all
                 .iter()
                 .filter(|(_, a)| a.attested_on <= today && today <= a.expires)
@@ -308,11 +359,16 @@ impl<'a> Evaluator<'a> {
                     .flat_map(|r| {
                         let ip = &r.ip_addresses;
                         let mut v = Vec::new();
-                        if let Some(c) = ip.cidr.as_deref().and_then(|c| c.trim().parse::<IpNet>().ok()) {
+                        if let Some(c) = ip
+                            .cidr
+                            .as_deref()
+                            .and_then(|c| c.trim().parse::<IpNet>().ok())
+                        {
                             v.push(TunnelEntry::Net(c.trunc()));
                         }
                         if let Some(rg) = &ip.range {
-                            if let (Ok(s), Ok(e)) = (rg.start.trim().parse(), rg.end.trim().parse()) {
+                            if let (Ok(s), Ok(e)) = (rg.start.trim().parse(), rg.end.trim().parse())
+                            {
                                 v.push(TunnelEntry::Range(s, e));
                             }
                         }
@@ -428,8 +484,15 @@ impl<'a> Evaluator<'a> {
 
     fn jump_items_with(&mut self, memberships: &HashMap<i64, Vec<Membership<'a>>>) {
         let items = self.items();
-        let groups: HashMap<i64, &estate::JumpGroup> = self.estate.pra.jump_group.iter().map(|g| (g.id, g)).collect();
-        let users: HashMap<i64, &estate::User> = self.estate.pra.user.iter().map(|u| (u.id, u)).collect();
+        let groups: HashMap<i64, &estate::JumpGroup> = self
+            .estate
+            .pra
+            .jump_group
+            .iter()
+            .map(|g| (g.id, g))
+            .collect();
+        let users: HashMap<i64, &estate::User> =
+            self.estate.pra.user.iter().map(|u| (u.id, u)).collect();
         // Guarded groups (path 4): group id -> (target, host) of items of targets with a requirement.
         let mut guarded: HashMap<i64, Vec<(usize, String)>> = HashMap::new();
         for item in &items {
@@ -444,14 +507,30 @@ impl<'a> Evaluator<'a> {
                     host.as_deref().unwrap_or("no known host")
                 );
                 let place = self.policy.unmanaged.1.unwrap_or(self.policy.root);
-                self.report(Rule::UnmanagedHost, None, host, msg, vec![item_el.clone()], place);
+                self.report(
+                    Rule::UnmanagedHost,
+                    None,
+                    host,
+                    msg,
+                    vec![item_el.clone()],
+                    place,
+                );
             }
             if item.group_type == JumpGroupType::Personal {
-                let owner = users.get(&item.group_id).map_or_else(|| format!("user {}", item.group_id), |u| u.username.clone());
+                let owner = users
+                    .get(&item.group_id)
+                    .map_or_else(|| format!("user {}", item.group_id), |u| u.username.clone());
                 let owner_el = el("personal_list", item.group_id, &owner);
                 if let Some(place) = self.policy.site.personal_jump_items {
                     let msg = format!("`{owner}` has a personal jump item `{}`; site policy forbids personal jump items", item.name);
-                    self.report(Rule::SitePersonalJumpItem, None, Self::first_host(item), msg, vec![item_el.clone(), owner_el.clone()], place);
+                    self.report(
+                        Rule::SitePersonalJumpItem,
+                        None,
+                        Self::first_host(item),
+                        msg,
+                        vec![item_el.clone(), owner_el.clone()],
+                        place,
+                    );
                 }
                 for (t, host) in &matches {
                     self.paths += 1;
@@ -463,22 +542,42 @@ impl<'a> Evaluator<'a> {
                             needs_text(target),
                             target.name
                         );
-                        let path = vec![item_el.clone(), owner_el.clone(), self.policy_element(item.policy_id)];
-                        self.report(Rule::PersonalJumpItem, Some(target), Some(host.clone()), msg, path, target.place);
+                        let path = vec![
+                            item_el.clone(),
+                            owner_el.clone(),
+                            self.policy_element(item.policy_id),
+                        ];
+                        self.report(
+                            Rule::PersonalJumpItem,
+                            Some(target),
+                            Some(host.clone()),
+                            msg,
+                            path,
+                            target.place,
+                        );
                     }
                 }
                 continue;
             }
             let group = groups.get(&item.group_id).copied();
             let group_code = group.map(|g| g.code_name.to_lowercase());
-            let group_el = el("jump_group", item.group_id, group.map_or("(unknown group)", |g| g.name.as_str()));
-            let declared = group_code
-                .as_deref()
-                .and_then(|c| self.policy.jump_groups.iter().find(|g| g.code_name.eq_ignore_ascii_case(c)));
+            let group_el = el(
+                "jump_group",
+                item.group_id,
+                group.map_or("(unknown group)", |g| g.name.as_str()),
+            );
+            let declared = group_code.as_deref().and_then(|c| {
+                self.policy
+                    .jump_groups
+                    .iter()
+                    .find(|g| g.code_name.eq_ignore_ascii_case(c))
+            });
             for (t, host) in &matches {
                 let target = &self.policy.targets[*t];
                 let sanctioned = match &target.jump_groups {
-                    Some(list) => group_code.as_deref().is_some_and(|c| list.iter().any(|g| g == c)),
+                    Some(list) => group_code
+                        .as_deref()
+                        .is_some_and(|c| list.iter().any(|g| g == c)),
                     None => true,
                 };
                 if sanctioned {
@@ -488,10 +587,20 @@ impl<'a> Evaluator<'a> {
                         "`{}` ({host}) sits in jump group `{}`, which target `{}` does not list in its jump_groups",
                         item.name, group_el.name, target.name
                     );
-                    self.report(Rule::UnsanctionedJumpGroup, Some(target), Some(host.clone()), msg, vec![item_el.clone(), group_el.clone()], target.place);
+                    self.report(
+                        Rule::UnsanctionedJumpGroup,
+                        Some(target),
+                        Some(host.clone()),
+                        msg,
+                        vec![item_el.clone(), group_el.clone()],
+                        target.place,
+                    );
                 }
                 if target.has_requirement() {
-                    push_unique(guarded.entry(item.group_id).or_default(), (*t, host.clone()));
+                    push_unique(
+                        guarded.entry(item.group_id).or_default(),
+                        (*t, host.clone()),
+                    );
                 }
             }
             let Some(members) = memberships.get(&item.group_id) else {
@@ -503,10 +612,18 @@ impl<'a> Evaluator<'a> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, m)| match m.override_policy {
-                    Some(p) => Some((Some(i), Some(p), vec![item_el.clone(), group_el.clone(), m.element()])),
+                    Some(p) => Some((
+                        Some(i),
+                        Some(p),
+                        vec![item_el.clone(), group_el.clone(), m.element()],
+                    )),
                     None if !item_path_done => {
                         item_path_done = true;
-                        Some((None, item.policy_id, vec![item_el.clone(), group_el.clone()]))
+                        Some((
+                            None,
+                            item.policy_id,
+                            vec![item_el.clone(), group_el.clone()],
+                        ))
                     }
                     None => None,
                 })
@@ -520,10 +637,26 @@ impl<'a> Evaluator<'a> {
                 for (t, host) in &matches {
                     let target = &self.policy.targets[*t];
                     let failures = self.guard_failures(target, live);
-                    if is_override && target.has_requirement() && (policy_id.is_some() && live.is_none() || failures.iter().any(|(r, _)| *r != Rule::UnverifiedSetting)) {
+                    if is_override
+                        && target.has_requirement()
+                        && (policy_id.is_some() && live.is_none()
+                            || failures.iter().any(|(r, _)| *r != Rule::UnverifiedSetting))
+                    {
                         let what = match live {
-                            Some(p) => format!("jump policy `{}`, which {}", p.display_name, failures.iter().filter(|(r, _)| *r != Rule::UnverifiedSetting).map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" and ")),
-                            None => format!("jump policy id {}, which does not exist (no guard)", policy_id.unwrap_or_default()),
+                            Some(p) => format!(
+                                "jump policy `{}`, which {}",
+                                p.display_name,
+                                failures
+                                    .iter()
+                                    .filter(|(r, _)| *r != Rule::UnverifiedSetting)
+                                    .map(|(_, m)| m.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(" and ")
+                            ),
+                            None => format!(
+                                "jump policy id {}, which does not exist (no guard)",
+                                policy_id.unwrap_or_default()
+                            ),
                         };
                         let msg = format!(
                             "membership `{}` of jump group `{}` overrides the jump policy of `{}` ({host}) with {what}",
@@ -531,16 +664,43 @@ impl<'a> Evaluator<'a> {
                             group_el.name,
                             item.name
                         );
-                        self.report(Rule::MembershipOverride, Some(target), Some(host.clone()), msg, path.clone(), target.place);
+                        self.report(
+                            Rule::MembershipOverride,
+                            Some(target),
+                            Some(host.clone()),
+                            msg,
+                            path.clone(),
+                            target.place,
+                        );
                         overridden.push(*t);
-                        for (rule, m) in failures.into_iter().filter(|(r, _)| *r == Rule::UnverifiedSetting) {
-                            self.report(rule, Some(target), Some(host.clone()), m, path.clone(), target.place);
+                        for (rule, m) in failures
+                            .into_iter()
+                            .filter(|(r, _)| *r == Rule::UnverifiedSetting)
+                        {
+                            self.report(
+                                rule,
+                                Some(target),
+                                Some(host.clone()),
+                                m,
+                                path.clone(),
+                                target.place,
+                            );
                         }
                         continue;
                     }
                     for (rule, m) in failures {
-                        let msg = format!("`{}` ({host}) via jump group `{}`: {m}", item.name, group_el.name);
-                        self.report(rule, Some(target), Some(host.clone()), msg, path.clone(), target.place);
+                        let msg = format!(
+                            "`{}` ({host}) via jump group `{}`: {m}",
+                            item.name, group_el.name
+                        );
+                        self.report(
+                            rule,
+                            Some(target),
+                            Some(host.clone()),
+                            msg,
+                            path.clone(),
+                            target.place,
+                        );
                     }
                 }
                 // group-policy-mismatch: every path into a declared group, whatever its target.
@@ -548,7 +708,9 @@ impl<'a> Evaluator<'a> {
                     if let Some(want) = &dg.jump_policy {
                         let ok = live.is_some_and(|p| p.code_name.eq_ignore_ascii_case(want));
                         if !ok {
-                            let have = live.map_or("no jump policy".to_string(), |p| format!("jump policy `{}`", p.code_name));
+                            let have = live.map_or("no jump policy".to_string(), |p| {
+                                format!("jump policy `{}`", p.code_name)
+                            });
                             let dg_place = dg.place;
                             let msg = |host: &str| {
                                 format!("`{}` ({host}) in jump group `{}` is guarded by {have}, not by `{want}` as the policy declares", item.name, group_el.name)
@@ -556,14 +718,28 @@ impl<'a> Evaluator<'a> {
                             if matches.is_empty() {
                                 let host = Self::first_host(item);
                                 let m = msg(host.as_deref().unwrap_or("-"));
-                                self.report(Rule::GroupPolicyMismatch, None, host, m, path.clone(), dg_place);
+                                self.report(
+                                    Rule::GroupPolicyMismatch,
+                                    None,
+                                    host,
+                                    m,
+                                    path.clone(),
+                                    dg_place,
+                                );
                             }
                             for (t, host) in &matches {
                                 if overridden.contains(t) {
                                     continue;
                                 }
                                 let target = &self.policy.targets[*t];
-                                self.report(Rule::GroupPolicyMismatch, Some(target), Some(host.clone()), msg(host), path.clone(), target.place);
+                                self.report(
+                                    Rule::GroupPolicyMismatch,
+                                    Some(target),
+                                    Some(host.clone()),
+                                    msg(host),
+                                    path.clone(),
+                                    target.place,
+                                );
                             }
                         }
                     }
@@ -574,10 +750,16 @@ impl<'a> Evaluator<'a> {
         let mut guarded: Vec<(i64, Vec<(usize, String)>)> = guarded.into_iter().collect();
         guarded.sort_by_key(|(g, _)| *g);
         for (group_id, hosts) in guarded {
-            let Some(members) = memberships.get(&group_id) else { continue };
-            let group_name = groups.get(&group_id).map_or("(unknown group)".to_string(), |g| g.name.clone());
+            let Some(members) = memberships.get(&group_id) else {
+                continue;
+            };
+            let group_name = groups
+                .get(&group_id)
+                .map_or("(unknown group)".to_string(), |g| g.name.clone());
             for m in members {
-                let Some(role) = m.role.filter(|r| r.can_edit_guard()) else { continue };
+                let Some(role) = m.role.filter(|r| r.can_edit_guard()) else {
+                    continue;
+                };
                 for (t, host) in &hosts {
                     let target = &self.policy.targets[*t];
                     let msg = format!(
@@ -586,8 +768,19 @@ impl<'a> Evaluator<'a> {
                         role.name,
                         role_powers(role)
                     );
-                    let path = vec![el("jump_group", group_id, &group_name), m.element(), el("jump_item_role", role.id, &role.name)];
-                    self.report(Rule::PolicyEditable, Some(target), Some(host.clone()), msg, path, target.place);
+                    let path = vec![
+                        el("jump_group", group_id, &group_name),
+                        m.element(),
+                        el("jump_item_role", role.id, &role.name),
+                    ];
+                    self.report(
+                        Rule::PolicyEditable,
+                        Some(target),
+                        Some(host.clone()),
+                        msg,
+                        path,
+                        target.place,
+                    );
                 }
             }
         }
@@ -600,13 +793,23 @@ impl<'a> Evaluator<'a> {
         let none = policy.is_none();
         if target.approval {
             if !approval {
-                out.push((Rule::ApprovalMissing, if none { "no jump policy guards this path, so no approval is required".into() } else { "its jump policy requires no approval".into() }));
+                out.push((
+                    Rule::ApprovalMissing,
+                    if none {
+                        "no jump policy guards this path, so no approval is required".into()
+                    } else {
+                        "its jump policy requires no approval".into()
+                    },
+                ));
             } else if policy.is_some_and(JumpPolicy::self_approval) {
                 out.push((Rule::SelfApproval, "its jump policy lets requesters approve their own requests (approval_approver_scope: anyone)".into()));
             }
         }
         if target.comment && !approval {
-            out.push((Rule::ReasonMissing, "no approval request is made, so no reason is captured".into()));
+            out.push((
+                Rule::ReasonMissing,
+                "no approval request is made, so no reason is captured".into(),
+            ));
         }
         if target.ticket {
             match policy {
@@ -628,16 +831,36 @@ impl<'a> Evaluator<'a> {
 
     fn memberships_and_site(&mut self) {
         if let Some(place) = self.policy.site.editing_roles {
-            let groups: HashMap<i64, &estate::JumpGroup> = self.estate.pra.jump_group.iter().map(|g| (g.id, g)).collect();
+            let groups: HashMap<i64, &estate::JumpGroup> = self
+                .estate
+                .pra
+                .jump_group
+                .iter()
+                .map(|g| (g.id, g))
+                .collect();
             let mut ids: Vec<&i64> = self.memberships.keys().collect();
             ids.sort();
             let mut found = Vec::new();
             for gid in ids {
-                let gname = groups.get(gid).map_or("(unknown group)".to_string(), |g| g.name.clone());
+                let gname = groups
+                    .get(gid)
+                    .map_or("(unknown group)".to_string(), |g| g.name.clone());
                 for m in &self.memberships[gid] {
                     if let Some(role) = m.role.filter(|r| r.can_edit_guard()) {
-                        let msg = format!("membership `{}` of jump group `{gname}` has role `{}`, which can {}", m.name, role.name, role_powers(role));
-                        found.push((msg, vec![el("jump_group", *gid, &gname), m.element(), el("jump_item_role", role.id, &role.name)]));
+                        let msg = format!(
+                            "membership `{}` of jump group `{gname}` has role `{}`, which can {}",
+                            m.name,
+                            role.name,
+                            role_powers(role)
+                        );
+                        found.push((
+                            msg,
+                            vec![
+                                el("jump_group", *gid, &gname),
+                                m.element(),
+                                el("jump_item_role", role.id, &role.name),
+                            ],
+                        ));
                     }
                 }
             }
@@ -650,13 +873,30 @@ impl<'a> Evaluator<'a> {
             if let Some(place) = site.self_approval {
                 if p.self_approval() {
                     let msg = format!("jump policy `{}` lets requesters approve themselves (approval_approver_scope: anyone)", p.display_name);
-                    self.report(Rule::SiteSelfApproval, None, None, msg, vec![el("jump_policy", p.id, &p.display_name)], place);
+                    self.report(
+                        Rule::SiteSelfApproval,
+                        None,
+                        None,
+                        msg,
+                        vec![el("jump_policy", p.id, &p.display_name)],
+                        place,
+                    );
                 }
             }
             if let Some(place) = site.recordings {
                 if p.recordings_disabled {
-                    let msg = format!("jump policy `{}` disables session recordings (recordings_disabled: true)", p.display_name);
-                    self.report(Rule::SiteRecordingsDisabled, None, None, msg, vec![el("jump_policy", p.id, &p.display_name)], place);
+                    let msg = format!(
+                        "jump policy `{}` disables session recordings (recordings_disabled: true)",
+                        p.display_name
+                    );
+                    self.report(
+                        Rule::SiteRecordingsDisabled,
+                        None,
+                        None,
+                        msg,
+                        vec![el("jump_policy", p.id, &p.display_name)],
+                        place,
+                    );
                 }
             }
         }
@@ -668,22 +908,45 @@ impl<'a> Evaluator<'a> {
     fn declared_objects(&mut self) {
         let pra = &self.estate.pra;
         for jp in &self.policy.jump_policies {
-            let live = pra.jump_policy.iter().find(|p| p.code_name.eq_ignore_ascii_case(&jp.code_name));
+            let live = pra
+                .jump_policy
+                .iter()
+                .find(|p| p.code_name.eq_ignore_ascii_case(&jp.code_name));
             let (msg, path) = match live {
-                None => (format!("jump policy `{}` is declared but does not exist live", jp.code_name), Vec::new()),
+                None => (
+                    format!(
+                        "jump policy `{}` is declared but does not exist live",
+                        jp.code_name
+                    ),
+                    Vec::new(),
+                ),
                 Some(p) => {
                     let diffs = drift(jp, p, pra);
                     if diffs.is_empty() {
                         continue;
                     }
-                    (format!("jump policy `{}` differs from the policy: {}", jp.code_name, diffs.join("; ")), vec![el("jump_policy", p.id, &p.display_name)])
+                    (
+                        format!(
+                            "jump policy `{}` differs from the policy: {}",
+                            jp.code_name,
+                            diffs.join("; ")
+                        ),
+                        vec![el("jump_policy", p.id, &p.display_name)],
+                    )
                 }
             };
             self.report(Rule::JumpPolicyDrift, None, None, msg, path, jp.place);
         }
         for g in &self.policy.jump_groups {
-            if !pra.jump_group.iter().any(|l| l.code_name.eq_ignore_ascii_case(&g.code_name)) {
-                let msg = format!("jump group `{}` is declared but does not exist live", g.code_name);
+            if !pra
+                .jump_group
+                .iter()
+                .any(|l| l.code_name.eq_ignore_ascii_case(&g.code_name))
+            {
+                let msg = format!(
+                    "jump group `{}` is declared but does not exist live",
+                    g.code_name
+                );
                 self.report(Rule::JumpGroupMissing, None, None, msg, Vec::new(), g.place);
             }
         }
@@ -693,8 +956,18 @@ impl<'a> Evaluator<'a> {
                     Some(g) => format!(" in its jump groups ({})", g.join(", ")),
                     None => String::new(),
                 };
-                let msg = format!("target `{}` matches no shared jump item{within}", target.name);
-                self.report(Rule::TargetNotFound, Some(target), None, msg, Vec::new(), target.place);
+                let msg = format!(
+                    "target `{}` matches no shared jump item{within}",
+                    target.name
+                );
+                self.report(
+                    Rule::TargetNotFound,
+                    Some(target),
+                    None,
+                    msg,
+                    Vec::new(),
+                    target.place,
+                );
             }
         }
     }
@@ -704,9 +977,16 @@ impl<'a> Evaluator<'a> {
     fn password_safe(&mut self, ps: &'a Ps) {
         let mut accounts_by_system: HashMap<i64, Vec<&estate::ManagedAccount>> = HashMap::new();
         for a in &ps.managed_accounts {
-            accounts_by_system.entry(a.managed_system_id).or_default().push(a);
+            accounts_by_system
+                .entry(a.managed_system_id)
+                .or_default()
+                .push(a);
         }
-        let systems_by_id: HashMap<i64, &estate::ManagedSystem> = ps.managed_systems.iter().map(|s| (s.managed_system_id, s)).collect();
+        let systems_by_id: HashMap<i64, &estate::ManagedSystem> = ps
+            .managed_systems
+            .iter()
+            .map(|s| (s.managed_system_id, s))
+            .collect();
         let mut rules_by_account: HashMap<i64, Vec<&estate::SmartRule>> = HashMap::new();
         for sr in ps.smart_rules.iter().filter(|s| s.is_active) {
             for a in &sr.managed_account_ids {
@@ -717,15 +997,24 @@ impl<'a> Evaluator<'a> {
         for ra in &ps.role_assignments {
             assignments.entry(ra.smart_rule_id).or_default().push(ra);
         }
-        let groups: HashMap<i64, &estate::UserGroup> = ps.user_groups.iter().map(|g| (g.group_id, g)).collect();
-        let policies: HashMap<i64, &estate::AccessPolicy> = ps.access_policies.iter().map(|p| (p.access_policy_id, p)).collect();
+        let groups: HashMap<i64, &estate::UserGroup> =
+            ps.user_groups.iter().map(|g| (g.group_id, g)).collect();
+        let policies: HashMap<i64, &estate::AccessPolicy> = ps
+            .access_policies
+            .iter()
+            .map(|p| (p.access_policy_id, p))
+            .collect();
         let ext_open = self.ext_search != Some(false);
 
         for (t, target) in self.policy.targets.iter().enumerate() {
             let mut accounts: Vec<(&estate::ManagedSystem, &estate::ManagedAccount)> = Vec::new();
             for &s in &self.target_systems[t] {
                 let system = &ps.managed_systems[s];
-                for a in accounts_by_system.get(&system.managed_system_id).into_iter().flatten() {
+                for a in accounts_by_system
+                    .get(&system.managed_system_id)
+                    .into_iter()
+                    .flatten()
+                {
                     push_unique_by(&mut accounts, (system, *a));
                 }
             }
@@ -735,11 +1024,23 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .filter(|a| a.account_name.eq_ignore_ascii_case(&c.account))
                     .filter_map(|a| systems_by_id.get(&a.managed_system_id).map(|s| (*s, a)))
-                    .filter(|(s, _)| s.fields().iter().flatten().any(|f| crate::policy::hosts::normalize_name(f) == c.system))
+                    .filter(|(s, _)| {
+                        s.fields()
+                            .iter()
+                            .flatten()
+                            .any(|f| crate::policy::hosts::normalize_name(f) == c.system)
+                    })
                     .collect();
                 if hits.is_empty() {
                     let msg = format!("credential `{}` on `{}` of target `{}` matches no live Password Safe account", c.account, c.system, target.name);
-                    self.report(Rule::CredentialNotFound, Some(target), None, msg, Vec::new(), c.place);
+                    self.report(
+                        Rule::CredentialNotFound,
+                        Some(target),
+                        None,
+                        msg,
+                        Vec::new(),
+                        c.place,
+                    );
                 }
                 for h in hits {
                     push_unique_by(&mut accounts, h);
@@ -749,24 +1050,50 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             for (system, account) in accounts {
-                let host = system.fields().iter().flatten().find_map(|f| HostKey::parse(f)).map(|k| k.text());
-                let system_name = system.system_name.clone().or_else(|| system.host_name.clone()).unwrap_or_default();
+                let host = system
+                    .fields()
+                    .iter()
+                    .flatten()
+                    .find_map(|f| HostKey::parse(f))
+                    .map(|k| k.text());
+                let system_name = system
+                    .system_name
+                    .clone()
+                    .or_else(|| system.host_name.clone())
+                    .unwrap_or_default();
                 let base = vec![
                     el("managed_system", system.managed_system_id, &system_name),
-                    el("managed_account", account.managed_account_id, &account.account_name),
+                    el(
+                        "managed_account",
+                        account.managed_account_id,
+                        &account.account_name,
+                    ),
                 ];
-                for sr in rules_by_account.get(&account.managed_account_id).into_iter().flatten() {
+                for sr in rules_by_account
+                    .get(&account.managed_account_id)
+                    .into_iter()
+                    .flatten()
+                {
                     for ra in assignments.get(&sr.smart_rule_id).into_iter().flatten() {
-                        let Some(group) = groups.get(&ra.user_group_id) else { continue };
+                        let Some(group) = groups.get(&ra.user_group_id) else {
+                            continue;
+                        };
                         if !group.is_active || group.name.eq_ignore_ascii_case("Administrators") {
                             continue;
                         }
-                        let is_ecm = self.policy.ecm_user_groups.iter().any(|g| g.eq_ignore_ascii_case(&group.name));
-                        let role_names: Vec<String> = ra.roles.iter().map(|r| r.name.to_lowercase()).collect();
+                        let is_ecm = self
+                            .policy
+                            .ecm_user_groups
+                            .iter()
+                            .any(|g| g.eq_ignore_ascii_case(&group.name));
+                        let role_names: Vec<String> =
+                            ra.roles.iter().map(|r| r.name.to_lowercase()).collect();
                         let mut path = base.clone();
                         path.push(el("smart_rule", sr.smart_rule_id, &sr.title));
                         path.push(el("user_group", group.group_id, &group.name));
-                        if let Some(isa) = ra.roles.iter().find(|r| r.name.eq_ignore_ascii_case("ISA")) {
+                        if let Some(isa) =
+                            ra.roles.iter().find(|r| r.name.eq_ignore_ascii_case("ISA"))
+                        {
                             self.paths += 1;
                             let mut p = path.clone();
                             p.push(el("role", isa.role_id, &isa.name));
@@ -774,7 +1101,14 @@ impl<'a> Evaluator<'a> {
                                 "user group `{}` holds the ISA role on smart rule `{}`: `{}` on {} is released with no request, approval or reason",
                                 group.name, sr.title, account.account_name, host.as_deref().unwrap_or("?")
                             );
-                            self.report(Rule::PsIsaBypass, Some(target), host.clone(), msg, p, target.place);
+                            self.report(
+                                Rule::PsIsaBypass,
+                                Some(target),
+                                host.clone(),
+                                msg,
+                                p,
+                                target.place,
+                            );
                         }
                         let requestor = ra.roles.iter().find(|r| {
                             let n = r.name.to_lowercase();
@@ -782,8 +1116,15 @@ impl<'a> Evaluator<'a> {
                         });
                         let Some(requestor) = requestor else { continue };
                         let _ = &role_names;
-                        let Some(policy) = ra.access_policy_id.and_then(|id| policies.get(&id)) else { continue };
-                        let usable: Vec<&estate::Schedule> = policy.schedules.iter().filter(|s| !s.access_types.is_empty()).collect();
+                        let Some(policy) = ra.access_policy_id.and_then(|id| policies.get(&id))
+                        else {
+                            continue;
+                        };
+                        let usable: Vec<&estate::Schedule> = policy
+                            .schedules
+                            .iter()
+                            .filter(|s| !s.access_types.is_empty())
+                            .collect();
                         if usable.is_empty() {
                             continue;
                         }
@@ -793,29 +1134,72 @@ impl<'a> Evaluator<'a> {
                         if is_ecm {
                             // Path 7 raises nothing itself; what it opens is path 3.
                             if account.api_enabled && ext_open {
-                                let why = if self.ext_search == Some(true) { "is attested on" } else { "is not attested off" };
+                                let why = if self.ext_search == Some(true) {
+                                    "is attested on"
+                                } else {
+                                    "is not attested off"
+                                };
                                 let msg = format!(
                                     "`{}` on {} can be released by the ECM (user group `{}`, access policy `{}`) and \"Allow Search for External Jump Items\" {why}: it is reachable as an External Jump Item with no jump policy",
                                     account.account_name, host.as_deref().unwrap_or("?"), group.name, policy.name
                                 );
                                 let mut p = path.clone();
                                 p.push(setting_element(Setting::AllowSearchExternalJumpItems));
-                                self.report(Rule::ExternalSearchBypass, Some(target), host.clone(), msg, p, target.place);
+                                self.report(
+                                    Rule::ExternalSearchBypass,
+                                    Some(target),
+                                    host.clone(),
+                                    msg,
+                                    p,
+                                    target.place,
+                                );
                             }
                             continue;
                         }
-                        let who = format!("user group `{}` (access policy `{}`)", group.name, policy.name);
-                        if target.approval && usable.iter().any(|s| s.access_types.iter().any(|a| a.min_approvers < 1)) {
-                            let msg = format!("{who} can check out `{}` on {} with no approver (MinApprovers 0)", account.account_name, host.as_deref().unwrap_or("?"));
-                            self.report(Rule::PsApprovalMissing, Some(target), host.clone(), msg, path.clone(), target.place);
+                        let who = format!(
+                            "user group `{}` (access policy `{}`)",
+                            group.name, policy.name
+                        );
+                        if target.approval
+                            && usable
+                                .iter()
+                                .any(|s| s.access_types.iter().any(|a| a.min_approvers < 1))
+                        {
+                            let msg = format!(
+                                "{who} can check out `{}` on {} with no approver (MinApprovers 0)",
+                                account.account_name,
+                                host.as_deref().unwrap_or("?")
+                            );
+                            self.report(
+                                Rule::PsApprovalMissing,
+                                Some(target),
+                                host.clone(),
+                                msg,
+                                path.clone(),
+                                target.place,
+                            );
                         }
                         if target.comment && usable.iter().any(|s| !s.require_reason) {
                             let msg = format!("{who} can check out `{}` on {} without giving a reason (RequireReason false)", account.account_name, host.as_deref().unwrap_or("?"));
-                            self.report(Rule::PsReasonMissing, Some(target), host.clone(), msg, path.clone(), target.place);
+                            self.report(
+                                Rule::PsReasonMissing,
+                                Some(target),
+                                host.clone(),
+                                msg,
+                                path.clone(),
+                                target.place,
+                            );
                         }
                         if target.ticket && usable.iter().any(|s| !ticket_enforced(ps, s)) {
                             let msg = format!("{who} can check out `{}` on {} without a ticket from an active ticket system", account.account_name, host.as_deref().unwrap_or("?"));
-                            self.report(Rule::PsTicketMissing, Some(target), host.clone(), msg, path.clone(), target.place);
+                            self.report(
+                                Rule::PsTicketMissing,
+                                Some(target),
+                                host.clone(),
+                                msg,
+                                path.clone(),
+                                target.place,
+                            );
                         }
                     }
                 }
@@ -826,9 +1210,23 @@ impl<'a> Evaluator<'a> {
     // ---- run-level unverified settings -----------------------------------------------------
 
     fn run_level(&mut self) {
-        let needy: Vec<&Target> = self.policy.targets.iter().filter(|t| t.has_requirement()).collect();
-        let Some(first) = needy.first().map(|t| t.place) else { return };
-        let place_of = |s: Setting| self.policy.attestations.iter().rev().find(|a| a.setting == s).map_or(first, |a| a.place);
+        let needy: Vec<&Target> = self
+            .policy
+            .targets
+            .iter()
+            .filter(|t| t.has_requirement())
+            .collect();
+        let Some(first) = needy.first().map(|t| t.place) else {
+            return;
+        };
+        let place_of = |s: Setting| {
+            self.policy
+                .attestations
+                .iter()
+                .rev()
+                .find(|a| a.setting == s)
+                .map_or(first, |a| a.place)
+        };
         match self.local_remote {
             None => {
                 let msg = "Local and Remote Jump items are invisible to the API and `pra.local_and_remote_jump_items_present` is not attested: paths through them cannot be checked".to_string();
@@ -838,13 +1236,22 @@ impl<'a> Evaluator<'a> {
             Some(true) => {
                 for t in needy {
                     let msg = format!("Local and Remote Jump items are attested present; the API cannot show whether any reaches target `{}`", t.name);
-                    self.report_setting(Setting::LocalAndRemoteJumpItemsPresent, Some(t), msg, t.place);
+                    self.report_setting(
+                        Setting::LocalAndRemoteJumpItemsPresent,
+                        Some(t),
+                        msg,
+                        t.place,
+                    );
                 }
             }
             Some(false) => {}
         }
         if !self.estate.has_password_safe() && self.ext_search != Some(false) {
-            let state = if self.ext_search == Some(true) { "is attested on" } else { "is not attested off" };
+            let state = if self.ext_search == Some(true) {
+                "is attested on"
+            } else {
+                "is not attested off"
+            };
             let msg = format!(
                 "\"Allow Search for External Jump Items\" {state} and Password Safe is not read: which accounts it exposes without a jump policy cannot be checked"
             );
@@ -887,7 +1294,12 @@ impl<'a> Evaluator<'a> {
                             owner: w.owner.clone(),
                             ticket: w.ticket.clone(),
                             location: Location {
-                                file: self.policy.sources.files.get(w.place.file.0).map_or_else(String::new, |s| s.name.clone()),
+                                file: self
+                                    .policy
+                                    .sources
+                                    .files
+                                    .get(w.place.file.0)
+                                    .map_or_else(String::new, |s| s.name.clone()),
                                 line: w.place.loc.line,
                                 column: w.place.loc.column,
                             },
@@ -896,18 +1308,37 @@ impl<'a> Evaluator<'a> {
                 }
             }
             for (i, w) in self.policy.waivers.iter().enumerate() {
-                let scope = w.target.as_ref().map_or(String::new(), |t| format!(" for target `{t}`"));
+                let scope = w
+                    .target
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" for target `{t}`"));
                 if w.expires < today {
                     let msg = format!("the waiver of `{}`{scope} expired on {}; the findings it covered count again", w.rule, w.expires);
                     self.report(Rule::WaiverExpired, None, None, msg, Vec::new(), w.place);
                 } else if !used[i] {
-                    let msg = format!("the waiver of `{}`{scope} matches no finding; remove it", w.rule);
+                    let msg = format!(
+                        "the waiver of `{}`{scope} matches no finding; remove it",
+                        w.rule
+                    );
                     self.report(Rule::WaiverUnused, None, None, msg, Vec::new(), w.place);
                 }
             }
         }
         self.findings.sort_by(|a, b| {
-            (std::cmp::Reverse(a.severity), a.rule, &a.target, &a.host, &a.fingerprint).cmp(&(std::cmp::Reverse(b.severity), b.rule, &b.target, &b.host, &b.fingerprint))
+            (
+                std::cmp::Reverse(a.severity),
+                a.rule,
+                &a.target,
+                &a.host,
+                &a.fingerprint,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.severity),
+                    b.rule,
+                    &b.target,
+                    &b.host,
+                    &b.fingerprint,
+                ))
         });
         let sources = self.estate.sources();
         let mut summary = Summary {
@@ -955,8 +1386,14 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-fn push_unique_by<'x>(v: &mut Vec<(&'x estate::ManagedSystem, &'x estate::ManagedAccount)>, x: (&'x estate::ManagedSystem, &'x estate::ManagedAccount)) {
-    if !v.iter().any(|(_, a)| a.managed_account_id == x.1.managed_account_id) {
+fn push_unique_by<'x>(
+    v: &mut Vec<(&'x estate::ManagedSystem, &'x estate::ManagedAccount)>,
+    x: (&'x estate::ManagedSystem, &'x estate::ManagedAccount),
+) {
+    if !v
+        .iter()
+        .any(|(_, a)| a.managed_account_id == x.1.managed_account_id)
+    {
         v.push(x);
     }
 }
@@ -1036,8 +1473,13 @@ fn waiver_matches(w: &crate::policy::Waiver, f: &Finding) -> bool {
         (Some(_), None) => false,
         (Some((text, pattern)), Some(host)) => {
             // A tunnel entry (a CIDR or a range) is covered only by the identical string or a glob.
-            if host.contains('/') || host.contains('-') && host.parse::<IpAddr>().is_err() && host.split('-').all(|p| p.parse::<IpAddr>().is_ok()) {
-                return text.trim() == host || matches!(pattern, crate::policy::hosts::HostPattern::Glob { matcher, .. } if matcher.is_match(host));
+            if host.contains('/')
+                || host.contains('-')
+                    && host.parse::<IpAddr>().is_err()
+                    && host.split('-').all(|p| p.parse::<IpAddr>().is_ok())
+            {
+                return text.trim() == host
+                    || matches!(pattern, crate::policy::hosts::HostPattern::Glob { matcher, .. } if matcher.is_match(host));
             }
             HostKey::parse(host).is_some_and(|k| pattern.matches(&k))
         }
@@ -1045,33 +1487,56 @@ fn waiver_matches(w: &crate::policy::Waiver, f: &Finding) -> bool {
 }
 
 /// The declared fields of a jump policy that differ live, in words.
-fn drift(jp: &crate::policy::DeclaredJumpPolicy, live: &JumpPolicy, pra: &estate::Pra) -> Vec<String> {
+fn drift(
+    jp: &crate::policy::DeclaredJumpPolicy,
+    live: &JumpPolicy,
+    pra: &estate::Pra,
+) -> Vec<String> {
     let mut out = Vec::new();
     let spec = &jp.spec;
     if let Some(d) = &spec.display_name {
         if d.value != live.display_name {
-            out.push(format!("display_name is `{}`, declared `{}`", live.display_name, d.value));
+            out.push(format!(
+                "display_name is `{}`, declared `{}`",
+                live.display_name, d.value
+            ));
         }
     }
     if let Some(a) = &spec.approval {
         if let Some(r) = &a.required {
             if r.value != live.approval_required {
-                out.push(format!("approval_required is {}, declared {}", live.approval_required, r.value));
+                out.push(format!(
+                    "approval_required is {}, declared {}",
+                    live.approval_required, r.value
+                ));
             }
         }
         if let Some(m) = jp.max_duration_minutes {
             if m != live.approval_max_duration {
-                out.push(format!("approval_max_duration is {} minutes, declared {m}", live.approval_max_duration));
+                out.push(format!(
+                    "approval_max_duration is {} minutes, declared {m}",
+                    live.approval_max_duration
+                ));
             }
         }
         if let Some(s) = &a.self_approval {
             if s.value != live.self_approval() {
-                out.push(format!("approval_approver_scope is `{}`, declared self_approval: {}", live.approval_approver_scope, s.value));
+                out.push(format!(
+                    "approval_approver_scope is `{}`, declared self_approval: {}",
+                    live.approval_approver_scope, s.value
+                ));
             }
         }
         if let Some(ap) = &a.approvers {
             let names = |ids: &[String], lookup: &dyn Fn(&str) -> Option<String>| -> Vec<String> {
-                let mut v: Vec<String> = ids.iter().map(|id| lookup(id).unwrap_or_else(|| format!("#{id}")).to_lowercase()).collect();
+                let mut v: Vec<String> = ids
+                    .iter()
+                    .map(|id| {
+                        lookup(id)
+                            .unwrap_or_else(|| format!("#{id}"))
+                            .to_lowercase()
+                    })
+                    .collect();
                 v.sort();
                 v
             };
@@ -1082,34 +1547,72 @@ fn drift(jp: &crate::policy::DeclaredJumpPolicy, live: &JumpPolicy, pra: &estate
                 v
             };
             if let Some(teams) = &ap.teams {
-                let live_names = names(&live.approval_team_ids, &|id| pra.team.iter().find(|t| t.id.to_string() == id).map(|t| t.name.clone()));
+                let live_names = names(&live.approval_team_ids, &|id| {
+                    pra.team
+                        .iter()
+                        .find(|t| t.id.to_string() == id)
+                        .map(|t| t.name.clone())
+                });
                 if live_names != declared(teams) {
-                    out.push(format!("approving teams are [{}], declared [{}]", live_names.join(", "), declared(teams).join(", ")));
+                    out.push(format!(
+                        "approving teams are [{}], declared [{}]",
+                        live_names.join(", "),
+                        declared(teams).join(", ")
+                    ));
                 }
             }
             if let Some(users) = &ap.users {
-                let live_names = names(&live.approval_user_ids, &|id| pra.user.iter().find(|u| u.id.to_string() == id).map(|u| u.username.clone()));
+                let live_names = names(&live.approval_user_ids, &|id| {
+                    pra.user
+                        .iter()
+                        .find(|u| u.id.to_string() == id)
+                        .map(|u| u.username.clone())
+                });
                 if live_names != declared(users) {
-                    out.push(format!("approving users are [{}], declared [{}]", live_names.join(", "), declared(users).join(", ")));
+                    out.push(format!(
+                        "approving users are [{}], declared [{}]",
+                        live_names.join(", "),
+                        declared(users).join(", ")
+                    ));
                 }
             }
             if let Some(emails) = &ap.emails {
-                let mut live_emails: Vec<String> = live.approval_email_addresses.iter().map(|e| e.to_lowercase()).collect();
+                let mut live_emails: Vec<String> = live
+                    .approval_email_addresses
+                    .iter()
+                    .map(|e| e.to_lowercase())
+                    .collect();
                 live_emails.sort();
                 if live_emails != declared(emails) {
-                    out.push(format!("approval e-mails are [{}], declared [{}]", live_emails.join(", "), declared(emails).join(", ")));
+                    out.push(format!(
+                        "approval e-mails are [{}], declared [{}]",
+                        live_emails.join(", "),
+                        declared(emails).join(", ")
+                    ));
                 }
             }
         }
     }
     if let Some(t) = &spec.ticket_id {
         if t.value.is_required() != live.ticket_id_required {
-            out.push(format!("ticket_id_required is {}, declared {}", live.ticket_id_required, t.value.is_required()));
+            out.push(format!(
+                "ticket_id_required is {}, declared {}",
+                live.ticket_id_required,
+                t.value.is_required()
+            ));
         }
     }
     if let Some(r) = &spec.recording {
         if r.value.is_required() == live.recordings_disabled {
-            out.push(format!("recordings_disabled is {}, declared recording: {}", live.recordings_disabled, if r.value.is_required() { "required" } else { "not_required" }));
+            out.push(format!(
+                "recordings_disabled is {}, declared recording: {}",
+                live.recordings_disabled,
+                if r.value.is_required() {
+                    "required"
+                } else {
+                    "not_required"
+                }
+            ));
         }
     }
     out
@@ -1121,8 +1624,21 @@ mod tests {
 
     #[test]
     fn url_hosts() {
-        assert_eq!(url_host("https://portal.corp.example/login").unwrap().text(), "portal.corp.example");
-        assert_eq!(url_host("https://u@k8s-api.corp.example:6443").unwrap().text(), "k8s-api.corp.example");
-        assert_eq!(url_host("https://[2001:db8::1]:443/").unwrap().text(), "2001:db8::1");
+        assert_eq!(
+            url_host("https://portal.corp.example/login")
+                .unwrap()
+                .text(),
+            "portal.corp.example"
+        );
+        assert_eq!(
+            url_host("https://u@k8s-api.corp.example:6443")
+                .unwrap()
+                .text(),
+            "k8s-api.corp.example"
+        );
+        assert_eq!(
+            url_host("https://[2001:db8::1]:443/").unwrap().text(),
+            "2001:db8::1"
+        );
     }
 }

@@ -8,20 +8,25 @@ use ipnet::IpNet;
 
 use crate::policy::hosts::{HostKey, HostPattern};
 
+/// Networks of one prefix length and family, by network address.
+type CidrTable = ((u8, bool), HashMap<IpAddr, Vec<usize>>);
+
 /// Maps a live host to the targets that name it.
 #[derive(Default)]
 pub struct HostIndex {
     names: HashMap<String, Vec<usize>>,
     addrs: HashMap<IpAddr, Vec<usize>>,
     /// (prefix length, is IPv6) → network address → targets.
-    cidrs: Vec<((u8, bool), HashMap<IpAddr, Vec<usize>>)>,
+    cidrs: Vec<CidrTable>,
     globs: Option<globset::GlobSet>,
     glob_targets: Vec<usize>,
 }
 
 impl HostIndex {
     /// Indexes the host patterns of each target (position = target index).
-    pub fn build<'a>(targets: impl Iterator<Item = &'a [(HostPattern, crate::policy::Place)]>) -> HostIndex {
+    pub fn build<'a>(
+        targets: impl Iterator<Item = &'a [(HostPattern, crate::policy::Place)]>,
+    ) -> HostIndex {
         let mut ix = HostIndex::default();
         let mut globs = globset::GlobSetBuilder::new();
         for (t, hosts) in targets.enumerate() {
@@ -105,7 +110,9 @@ mod tests {
     use crate::policy::Place;
 
     fn pats(list: &[&str]) -> Vec<(HostPattern, Place)> {
-        list.iter().map(|s| (HostPattern::parse(s).unwrap(), Place::default())).collect()
+        list.iter()
+            .map(|s| (HostPattern::parse(s).unwrap(), Place::default()))
+            .collect()
     }
 
     #[test]

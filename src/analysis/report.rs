@@ -11,7 +11,10 @@ pub const REPORT_FORMAT_VERSION: u32 = 1;
 
 /// The result of evaluating a policy against an estate.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "jumpguard report", description = "The output of `jumpguard check --format json`.")]
+#[schemars(
+    title = "jumpguard report",
+    description = "The output of `jumpguard check --format json`."
+)]
 pub struct Report {
     /// Always 1 for this layout.
     pub format_version: u32,

@@ -36,7 +36,9 @@ pub struct CheckArgs {
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
-    let (fmt, file) = s.split_once('=').ok_or_else(|| format!("`{s}` is not FMT=FILE (e.g. json=report.json)"))?;
+    let (fmt, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not FMT=FILE (e.g. json=report.json)"))?;
     if file.is_empty() {
         return Err(format!("`{s}` names no file"));
     }
@@ -67,7 +69,10 @@ pub(crate) fn run(args: CheckArgs, today: Date) -> u8 {
     };
     if let Some(problem) = configuration_problem(&policy, &estate) {
         let color = super::use_color(std::io::stderr().is_terminal());
-        eprint!("{}", render_diagnostic(&problem.diagnostic(&policy.sources), color));
+        eprint!(
+            "{}",
+            render_diagnostic(&problem.diagnostic(&policy.sources), color)
+        );
         return super::EXIT_ERROR;
     }
     let report = evaluate(
@@ -82,7 +87,10 @@ pub(crate) fn run(args: CheckArgs, today: Date) -> u8 {
     for (format, file) in &args.reports {
         let text = render_to(*format, &report, &policy, false);
         if let Err(e) = std::fs::write(file, text) {
-            eprintln!("error: cannot write the {format} report to {}: {e}", file.display());
+            eprintln!(
+                "error: cannot write the {format} report to {}: {e}",
+                file.display()
+            );
             return super::EXIT_ERROR;
         }
     }

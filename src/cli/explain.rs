@@ -44,7 +44,12 @@ pub fn text(rule: Rule) -> &'static str {
 pub(crate) fn run(rule: Option<&str>) -> u8 {
     let Some(id) = rule else {
         for r in Rule::ALL {
-            println!("{:<26} {:<9} {}", r.id(), r.severity().as_str(), r.summary());
+            println!(
+                "{:<26} {:<9} {}",
+                r.id(),
+                r.severity().as_str(),
+                r.summary()
+            );
         }
         return 0;
     };
@@ -72,7 +77,10 @@ mod tests {
     fn every_rule_has_an_explanation_with_a_fix() {
         for r in Rule::ALL {
             let t = text(*r);
-            assert!(t.starts_with(&format!("# {}\n", r.id())), "{r} doc must start with its id");
+            assert!(
+                t.starts_with(&format!("# {}\n", r.id())),
+                "{r} doc must start with its id"
+            );
             assert!(t.contains("## How to fix"), "{r} doc lacks a fix");
         }
     }

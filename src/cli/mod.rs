@@ -56,7 +56,8 @@ pub enum Command {
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
-    s.parse::<Date>().map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"))
+    s.parse::<Date>()
+        .map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"))
 }
 
 /// Runs the command line and returns the process exit code.
@@ -89,8 +90,15 @@ fn run(cli: Cli) -> u8 {
         Command::Check(args) => check::run(args, today),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Schema { report } => {
-            let schema = if report { crate::analysis::report_schema() } else { policy::schema() };
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            let schema = if report {
+                crate::analysis::report_schema()
+            } else {
+                policy::schema()
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             0
         }
     }
@@ -116,7 +124,10 @@ pub(crate) fn load_policy(path: &std::path::Path, today: Date) -> Option<Policy>
         Err(err) => {
             let color = use_color(std::io::stderr().is_terminal());
             for problem in &err.problems {
-                eprint!("{}", render_diagnostic(&problem.diagnostic(&err.sources), color));
+                eprint!(
+                    "{}",
+                    render_diagnostic(&problem.diagnostic(&err.sources), color)
+                );
             }
             eprintln!(
                 "error: the policy has {} problem{}; nothing was evaluated",

@@ -116,7 +116,9 @@ pub enum EstateError {
         source: serde_json::Error,
     },
     /// The file was written by a newer jumpguard.
-    #[error("{path} has estate format_version {found}; this jumpguard reads version {FORMAT_VERSION}")]
+    #[error(
+        "{path} has estate format_version {found}; this jumpguard reads version {FORMAT_VERSION}"
+    )]
     Version {
         /// The file.
         path: String,
@@ -183,7 +185,9 @@ impl Estate {
 /// Field order and formatting of the source do not matter; any value change does.
 pub fn fingerprint<T: Serialize + ?Sized>(value: &T) -> String {
     // serde_json::Value keeps object keys sorted (no preserve_order), so this is canonical.
-    let canonical = serde_json::to_value(value).map(|v| v.to_string()).unwrap_or_default();
+    let canonical = serde_json::to_value(value)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
     let digest = Sha256::digest(canonical.as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -210,7 +214,10 @@ mod tests {
     fn a_hand_written_estate_is_complete_for_the_halves_it_has() {
         let e = Estate::from_json(br#"{"pra": {}}"#, "t").unwrap();
         assert_eq!(e.sources().pra.status, Completeness::Complete);
-        assert_eq!(e.sources().password_safe.status, Completeness::NotConfigured);
+        assert_eq!(
+            e.sources().password_safe.status,
+            Completeness::NotConfigured
+        );
         assert!(!e.has_password_safe());
         let e = Estate::from_json(br#"{"pra": {}, "ps": {}}"#, "t").unwrap();
         assert!(e.has_password_safe());

@@ -34,7 +34,12 @@ pub struct Ps {
 #[serde(default)]
 pub struct ManagedSystem {
     /// Id.
-    #[serde(rename = "ManagedSystemID", alias = "SystemId", alias = "SystemID", alias = "ManagedSystemId")]
+    #[serde(
+        rename = "ManagedSystemID",
+        alias = "SystemId",
+        alias = "SystemID",
+        alias = "ManagedSystemId"
+    )]
     pub managed_system_id: i64,
     /// Host name.
     #[serde(rename = "HostName", skip_serializing_if = "Option::is_none")]
@@ -71,10 +76,20 @@ impl ManagedSystem {
 #[serde(default)]
 pub struct ManagedAccount {
     /// Id.
-    #[serde(rename = "ManagedAccountID", alias = "AccountId", alias = "AccountID", alias = "ManagedAccountId")]
+    #[serde(
+        rename = "ManagedAccountID",
+        alias = "AccountId",
+        alias = "AccountID",
+        alias = "ManagedAccountId"
+    )]
     pub managed_account_id: i64,
     /// The system it belongs to.
-    #[serde(rename = "ManagedSystemID", alias = "SystemId", alias = "SystemID", alias = "ManagedSystemId")]
+    #[serde(
+        rename = "ManagedSystemID",
+        alias = "SystemId",
+        alias = "SystemID",
+        alias = "ManagedSystemId"
+    )]
     pub managed_system_id: i64,
     /// Account name.
     #[serde(rename = "AccountName")]

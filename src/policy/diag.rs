@@ -47,7 +47,7 @@ impl Sources {
             char_to_byte(&text[start..], place.loc.len)
         } else {
             text[start..]
-                .find(|c: char| c == '\n' || c == ':' || c == ',' || c == '}' || c == ']')
+                .find(['\n', ':', ',', '}', ']'])
                 .unwrap_or(text.len() - start)
                 .max(1)
                 .min(text.len() - start)
@@ -57,7 +57,9 @@ impl Sources {
 }
 
 fn char_to_byte(text: &str, chars: usize) -> usize {
-    text.char_indices().nth(chars).map_or(text.len(), |(b, _)| b)
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(b, _)| b)
 }
 
 /// A place in a policy file.
@@ -108,7 +110,12 @@ pub struct Problem {
 
 impl Problem {
     /// A problem at a place.
-    pub fn at(code: &'static str, place: Place, message: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn at(
+        code: &'static str,
+        place: Place,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         Problem {
             code,
             message: message.into(),
@@ -146,7 +153,12 @@ impl Problem {
     /// `file:line:col` of the problem, for one-line output.
     pub fn position(&self, sources: &Sources) -> String {
         match self.place {
-            Some(p) => format!("{}:{}:{}", sources.file(p.file).name, p.loc.line, p.loc.column),
+            Some(p) => format!(
+                "{}:{}:{}",
+                sources.file(p.file).name,
+                p.loc.line,
+                p.loc.column
+            ),
             None => "-".into(),
         }
     }
@@ -161,7 +173,12 @@ impl Problem {
                 .iter()
                 .filter(|(p, _)| Some(p.file) != self.place.map(|q| q.file))
                 .map(|(p, l)| Located {
-                    message: format!("{l} ({}:{}:{})", sources.file(p.file).name, p.loc.line, p.loc.column),
+                    message: format!(
+                        "{l} ({}:{}:{})",
+                        sources.file(p.file).name,
+                        p.loc.line,
+                        p.loc.column
+                    ),
                     place: *p,
                     sources,
                 })
@@ -201,10 +218,15 @@ impl Diagnostic for ProblemDiagnostic<'_> {
         Some(Box::new(self.problem.code))
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.problem.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.problem
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source_code.as_ref().map(|s| s as &dyn miette::SourceCode)
+        self.source_code
+            .as_ref()
+            .map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let place = self.problem.place?;
@@ -214,7 +236,10 @@ impl Diagnostic for ProblemDiagnostic<'_> {
         )];
         for (p, l) in &self.problem.others {
             if p.file == place.file {
-                labels.push(LabeledSpan::new_with_span(Some(l.clone()), self.sources.byte_span(*p)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(l.clone()),
+                    self.sources.byte_span(*p),
+                ));
             }
         }
         Some(Box::new(labels.into_iter()))
@@ -253,10 +278,12 @@ impl Diagnostic for Located<'_> {
         Some(&self.sources.file(self.place.file).text as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            Some("here".into()),
-            self.sources.byte_span(self.place),
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(
+                Some("here".into()),
+                self.sources.byte_span(self.place),
+            ),
+        )))
     }
 }
 
@@ -275,7 +302,10 @@ pub fn render_diagnostic(diag: &dyn Diagnostic, color: bool) -> String {
 }
 
 /// The closest candidate to a misspelt word, if one is close enough to suggest.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let w = word.to_lowercase();
     candidates
         .into_iter()
@@ -306,7 +336,10 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(did_you_mean("tagets", ["targets", "waivers"]), Some("targets"));
+        assert_eq!(
+            did_you_mean("tagets", ["targets", "waivers"]),
+            Some("targets")
+        );
         assert_eq!(did_you_mean("zzz", ["targets", "waivers"]), None);
     }
 }

@@ -21,7 +21,11 @@ impl HostKey {
         if t.is_empty() {
             return None;
         }
-        if let Ok(a) = t.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if let Ok(a) = t
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             return Some(HostKey::Addr(a));
         }
         Some(HostKey::Name(normalize_name(t)))
@@ -71,9 +75,15 @@ impl HostPattern {
             return t
                 .parse::<IpNet>()
                 .map(|n| HostPattern::Cidr(n.trunc()))
-                .map_err(|_| format!("`{t}` is not a valid CIDR range (expected e.g. 10.20.1.0/24)"));
+                .map_err(|_| {
+                    format!("`{t}` is not a valid CIDR range (expected e.g. 10.20.1.0/24)")
+                });
         }
-        if let Ok(a) = t.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if let Ok(a) = t
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             return Ok(HostPattern::Addr(a));
         }
         let name = normalize_name(t);
@@ -98,7 +108,9 @@ impl HostPattern {
             ));
         }
         if looks_like_bad_address(&name) {
-            return Err(format!("`{t}` looks like an IP address but is not a valid one"));
+            return Err(format!(
+                "`{t}` looks like an IP address but is not a valid one"
+            ));
         }
         Ok(HostPattern::Name(name))
     }
@@ -127,7 +139,10 @@ impl HostPattern {
 
 fn looks_like_bad_address(name: &str) -> bool {
     let parts: Vec<&str> = name.split('.').collect();
-    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -165,9 +180,15 @@ mod tests {
 
     #[test]
     fn bad_entries_are_explained() {
-        assert!(HostPattern::parse("10.0.0.0/33").unwrap_err().contains("CIDR"));
-        assert!(HostPattern::parse("srv[.corp").unwrap_err().contains("glob"));
-        assert!(HostPattern::parse("srv dc").unwrap_err().contains("not a host name"));
+        assert!(HostPattern::parse("10.0.0.0/33")
+            .unwrap_err()
+            .contains("CIDR"));
+        assert!(HostPattern::parse("srv[.corp")
+            .unwrap_err()
+            .contains("glob"));
+        assert!(HostPattern::parse("srv dc")
+            .unwrap_err()
+            .contains("not a host name"));
         assert!(HostPattern::parse("10.0.0.300").is_err());
     }
 }

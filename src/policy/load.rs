@@ -16,7 +16,10 @@ use super::*;
 use crate::rules::Rule;
 
 /// Built-in policy packs, embedded in the binary, by the name `include` uses.
-const BUILTIN_PACKS: &[(&str, &str)] = &[("jumpguard:baseline", include_str!("../../policies/baseline.yaml"))];
+const BUILTIN_PACKS: &[(&str, &str)] = &[(
+    "jumpguard:baseline",
+    include_str!("../../policies/baseline.yaml"),
+)];
 
 /// A policy that could not be loaded: every problem found, and the files they point into.
 #[derive(Debug)]
@@ -39,22 +42,37 @@ pub fn schema() -> Value {
 /// schemars writes an enum with documented variants as `oneOf` of `const`s; an `enum` gives
 /// the same constraint with a precise error ("not one of: required, not_required").
 fn collapse_const_branches(map: &mut serde_json::Map<String, Value>) {
-    let Some(Value::Array(branches)) = map.get("oneOf") else { return };
+    let Some(Value::Array(branches)) = map.get("oneOf") else {
+        return;
+    };
     let consts: Option<Vec<(Value, Option<String>)>> = branches
         .iter()
         .map(|b| {
-            let c = b.get("const").or_else(|| b.get("enum").and_then(|e| e.get(0)))?;
-            Some((c.clone(), b.get("description").and_then(Value::as_str).map(str::to_owned)))
+            let c = b
+                .get("const")
+                .or_else(|| b.get("enum").and_then(|e| e.get(0)))?;
+            Some((
+                c.clone(),
+                b.get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ))
         })
         .collect();
     let Some(consts) = consts else { return };
     let notes: Vec<String> = consts
         .iter()
-        .filter_map(|(c, d)| d.as_ref().map(|d| format!("`{}`: {d}", c.as_str().unwrap_or_default())))
+        .filter_map(|(c, d)| {
+            d.as_ref()
+                .map(|d| format!("`{}`: {d}", c.as_str().unwrap_or_default()))
+        })
         .collect();
     map.remove("oneOf");
     map.insert("type".into(), Value::String("string".into()));
-    map.insert("enum".into(), Value::Array(consts.into_iter().map(|(c, _)| c).collect()));
+    map.insert(
+        "enum".into(),
+        Value::Array(consts.into_iter().map(|(c, _)| c).collect()),
+    );
     if !notes.is_empty() && !map.contains_key("description") {
         map.insert("description".into(), Value::String(notes.join(" ")));
     }
@@ -206,8 +224,13 @@ impl Loader {
             if let Some(pos) = self.stack.iter().position(|k| *k == key) {
                 let chain = self.stack[pos..].join(" -> ");
                 self.problems.push(
-                    Problem::at("policy::include-cycle", place, format!("include cycle: {chain} -> {key}"), "includes a policy that includes this one")
-                        .with_help("remove one of the includes so that the chain ends"),
+                    Problem::at(
+                        "policy::include-cycle",
+                        place,
+                        format!("include cycle: {chain} -> {key}"),
+                        "includes a policy that includes this one",
+                    )
+                    .with_help("remove one of the includes so that the chain ends"),
                 );
                 continue;
             }
@@ -219,13 +242,23 @@ impl Loader {
         self.merge(defaults, own, false)
     }
 
-    fn resolve_include(&mut self, spec: &str, dir: Option<&Path>, place: Place) -> Option<(String, Input)> {
+    fn resolve_include(
+        &mut self,
+        spec: &str,
+        dir: Option<&Path>,
+        place: Place,
+    ) -> Option<(String, Input)> {
         if let Some(pack) = spec.strip_prefix("jumpguard:") {
             return match BUILTIN_PACKS.iter().find(|(n, _)| *n == spec) {
                 Some((name, text)) => Some((name.to_string(), Input::Builtin(name, text))),
                 None => {
                     let names: Vec<&str> = BUILTIN_PACKS.iter().map(|(n, _)| *n).collect();
-                    let mut p = Problem::at("policy::unknown-pack", place, format!("unknown built-in pack `{pack}`"), "no such pack");
+                    let mut p = Problem::at(
+                        "policy::unknown-pack",
+                        place,
+                        format!("unknown built-in pack `{pack}`"),
+                        "no such pack",
+                    );
                     p = p.with_help(match did_you_mean(spec, names.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("built-in packs: {}", names.join(", ")),
@@ -241,12 +274,21 @@ impl Loader {
         };
         if !path.exists() {
             self.problems.push(
-                Problem::at("policy::include-missing", place, format!("included policy `{spec}` does not exist"), format!("looked for {}", path.display()))
-                    .with_help("include paths are relative to the file that includes them"),
+                Problem::at(
+                    "policy::include-missing",
+                    place,
+                    format!("included policy `{spec}` does not exist"),
+                    format!("looked for {}", path.display()),
+                )
+                .with_help("include paths are relative to the file that includes them"),
             );
             return None;
         }
-        let key = path.canonicalize().unwrap_or(path.clone()).display().to_string();
+        let key = path
+            .canonicalize()
+            .unwrap_or(path.clone())
+            .display()
+            .to_string();
         Some((key, Input::Path(path)))
     }
 
@@ -256,7 +298,10 @@ impl Loader {
             let entries = match std::fs::read_dir(path) {
                 Ok(e) => e,
                 Err(e) => {
-                    self.problems.push(Problem::nowhere("policy::unreadable", format!("cannot read policy directory {}: {e}", path.display())));
+                    self.problems.push(Problem::nowhere(
+                        "policy::unreadable",
+                        format!("cannot read policy directory {}: {e}", path.display()),
+                    ));
                     return None;
                 }
             };
@@ -270,8 +315,11 @@ impl Loader {
             paths.sort();
             if paths.is_empty() {
                 self.problems.push(
-                    Problem::nowhere("policy::empty", format!("no *.yaml or *.yml file in {}", path.display()))
-                        .with_help("point -p at a policy file or at a directory holding policy files"),
+                    Problem::nowhere(
+                        "policy::empty",
+                        format!("no *.yaml or *.yml file in {}", path.display()),
+                    )
+                    .with_help("point -p at a policy file or at a directory holding policy files"),
                 );
                 return None;
             }
@@ -279,16 +327,26 @@ impl Loader {
             paths.push(path.to_path_buf());
         } else {
             self.problems.push(
-                Problem::nowhere("policy::not-found", format!("policy path {} does not exist", path.display()))
-                    .with_help("pass -p with a policy file or directory (default ./policies)"),
+                Problem::nowhere(
+                    "policy::not-found",
+                    format!("policy path {} does not exist", path.display()),
+                )
+                .with_help("pass -p with a policy file or directory (default ./policies)"),
             );
             return None;
         }
         let mut out = Vec::new();
         for p in paths {
             match std::fs::read_to_string(&p) {
-                Ok(text) => out.push((p.display().to_string(), text, p.parent().map(Path::to_path_buf))),
-                Err(e) => self.problems.push(Problem::nowhere("policy::unreadable", format!("cannot read {}: {e}", p.display()))),
+                Ok(text) => out.push((
+                    p.display().to_string(),
+                    text,
+                    p.parent().map(Path::to_path_buf),
+                )),
+                Err(e) => self.problems.push(Problem::nowhere(
+                    "policy::unreadable",
+                    format!("cannot read {}: {e}", p.display()),
+                )),
             }
         }
         Some(out)
@@ -303,8 +361,13 @@ impl Loader {
                 let place = Place::new(file, e.location().map(Loc::from).unwrap_or_default());
                 let msg = e.without_snippet().to_string();
                 self.problems.push(
-                    Problem::at("policy::yaml", place, format!("invalid YAML: {}", first_line(&msg)), "here")
-                        .with_help("fix the YAML syntax; strings with `:` or `#` need quotes"),
+                    Problem::at(
+                        "policy::yaml",
+                        place,
+                        format!("invalid YAML: {}", first_line(&msg)),
+                        "here",
+                    )
+                    .with_help("fix the YAML syntax; strings with `:` or `#` need quotes"),
                 );
                 return None;
             }
@@ -313,9 +376,14 @@ impl Loader {
         for (first, dup) in &duplicates {
             let key = dup.key_text();
             self.problems.push(
-                Problem::at("policy::duplicate-key", Place::new(file, dup.loc), format!("key `{key}` is defined twice in one mapping"), "defined again here")
-                    .also(Place::new(file, first.loc), "first defined here")
-                    .with_help("keep one of the two definitions"),
+                Problem::at(
+                    "policy::duplicate-key",
+                    Place::new(file, dup.loc),
+                    format!("key `{key}` is defined twice in one mapping"),
+                    "defined again here",
+                )
+                .also(Place::new(file, first.loc), "first defined here")
+                .with_help("keep one of the two definitions"),
             );
         }
         if !duplicates.is_empty() {
@@ -328,12 +396,18 @@ impl Loader {
         if !self.check_schema(file, &node, &json) {
             return None;
         }
-        match serde_saphyr::from_str_with_options::<PolicyFile>(&text, super::yaml::yaml_options()) {
+        match serde_saphyr::from_str_with_options::<PolicyFile>(&text, super::yaml::yaml_options())
+        {
             Ok(p) => Some((file, p)),
             Err(e) => {
                 let place = Place::new(file, e.location().map(Loc::from).unwrap_or_default());
                 let msg = e.without_snippet().to_string();
-                self.problems.push(Problem::at("policy::invalid", place, first_line(&msg).to_string(), "here"));
+                self.problems.push(Problem::at(
+                    "policy::invalid",
+                    place,
+                    first_line(&msg).to_string(),
+                    "here",
+                ));
                 None
             }
         }
@@ -364,44 +438,89 @@ impl Loader {
                     let allowed = allowed_keys(&self.schema, &steps);
                     for key in unexpected {
                         let key_node = match &target.value {
-                            super::yaml::NodeValue::Map(entries) => entries.iter().find(|(k, _)| k.key_text() == *key).map(|(k, _)| k.loc),
+                            super::yaml::NodeValue::Map(entries) => entries
+                                .iter()
+                                .find(|(k, _)| k.key_text() == *key)
+                                .map(|(k, _)| k.loc),
                             _ => None,
                         };
                         let place = Place::new(file, key_node.unwrap_or(target.loc));
-                        let where_ = if dotted.is_empty() { "at the top level".to_string() } else { format!("in `{dotted}`") };
+                        let where_ = if dotted.is_empty() {
+                            "at the top level".to_string()
+                        } else {
+                            format!("in `{dotted}`")
+                        };
                         let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
                             Some(s) => format!("did you mean `{s}`?"),
                             None => format!("valid keys here: {}", allowed.join(", ")),
                         };
                         found.push(
-                            Problem::at("policy::unknown-key", place, format!("unknown key `{key}` {where_}"), "unknown key").with_help(help),
+                            Problem::at(
+                                "policy::unknown-key",
+                                place,
+                                format!("unknown key `{key}` {where_}"),
+                                "unknown key",
+                            )
+                            .with_help(help),
                         );
                     }
                 }
                 K::Required { property } => {
                     let prop = property.as_str().unwrap_or_default().to_string();
                     let place = Place::new(file, key.map_or(target.loc, |k| k.loc));
-                    let what = if dotted.is_empty() { "the policy".to_string() } else { format!("`{dotted}`") };
+                    let what = if dotted.is_empty() {
+                        "the policy".to_string()
+                    } else {
+                        format!("`{dotted}`")
+                    };
                     let help = match prop.as_str() {
-                        "expires" => "add `expires: YYYY-MM-DD`: every waiver and attestation must expire".to_string(),
+                        "expires" => {
+                            "add `expires: YYYY-MM-DD`: every waiver and attestation must expire"
+                                .to_string()
+                        }
                         _ => format!("add `{prop}`"),
                     };
-                    found.push(Problem::at("policy::missing-key", place, format!("{what} is missing the required key `{prop}`"), format!("`{prop}` missing")).with_help(help));
+                    found.push(
+                        Problem::at(
+                            "policy::missing-key",
+                            place,
+                            format!("{what} is missing the required key `{prop}`"),
+                            format!("`{prop}` missing"),
+                        )
+                        .with_help(help),
+                    );
                 }
                 K::Enum { options } => {
                     let options: Vec<String> = options
                         .as_array()
-                        .map(|a| a.iter().map(|v| v.as_str().map_or(v.to_string(), str::to_string)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    let value = err.instance().as_str().map_or(err.instance().to_string(), str::to_string);
+                    let value = err
+                        .instance()
+                        .as_str()
+                        .map_or(err.instance().to_string(), str::to_string);
                     let mut help = match did_you_mean(&value, options.iter().map(String::as_str)) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("expected one of: {}", options.join(", ")),
                     };
-                    if dotted.ends_with(".rule") && Rule::from_id(&value).is_some_and(|r| !r.waivable()) {
+                    if dotted.ends_with(".rule")
+                        && Rule::from_id(&value).is_some_and(|r| !r.waivable())
+                    {
                         help = format!("`{value}` cannot be waived: fix the waiver or attestation it reports instead");
                     }
-                    found.push(Problem::at("policy::invalid-value", Place::new(file, target.loc), format!("`{value}` is not a valid value for `{dotted}`"), "not allowed here").with_help(help));
+                    found.push(
+                        Problem::at(
+                            "policy::invalid-value",
+                            Place::new(file, target.loc),
+                            format!("`{value}` is not a valid value for `{dotted}`"),
+                            "not allowed here",
+                        )
+                        .with_help(help),
+                    );
                 }
                 K::Type { kind } => {
                     let expected = match kind {
@@ -423,12 +542,25 @@ impl Loader {
                         format!("write a value of type {expected}")
                     };
                     found.push(
-                        Problem::at("policy::wrong-type", Place::new(file, target.loc), format!("wrong type for `{dotted}`: expected {expected}, found {}", json_type(err.instance())), format!("expected {expected}"))
-                            .with_help(help),
+                        Problem::at(
+                            "policy::wrong-type",
+                            Place::new(file, target.loc),
+                            format!(
+                                "wrong type for `{dotted}`: expected {expected}, found {}",
+                                json_type(err.instance())
+                            ),
+                            format!("expected {expected}"),
+                        )
+                        .with_help(help),
                     );
                 }
                 _ => {
-                    found.push(Problem::at("policy::schema", Place::new(file, target.loc), format!("`{dotted}`: {err}"), "does not match the policy schema"));
+                    found.push(Problem::at(
+                        "policy::schema",
+                        Place::new(file, target.loc),
+                        format!("`{dotted}`: {err}"),
+                        "does not match the policy schema",
+                    ));
                 }
             }
         }
@@ -460,21 +592,39 @@ impl Loader {
         scalar!(ecm_user_groups, "`password_safe.ecm`");
         base.password_safe = top.password_safe.or(base.password_safe);
         for (key, place, spec) in top.jump_policies {
-            match base.jump_policies.iter().position(|(k, _, _)| k.eq_ignore_ascii_case(&key)) {
-                Some(i) if strict => self.twice(&format!("jump policy `{key}`"), place, base.jump_policies[i].1),
+            match base
+                .jump_policies
+                .iter()
+                .position(|(k, _, _)| k.eq_ignore_ascii_case(&key))
+            {
+                Some(i) if strict => self.twice(
+                    &format!("jump policy `{key}`"),
+                    place,
+                    base.jump_policies[i].1,
+                ),
                 Some(i) => base.jump_policies[i] = (key, place, spec),
                 None => base.jump_policies.push((key, place, spec)),
             }
         }
         for (key, place, spec) in top.jump_groups {
-            match base.jump_groups.iter().position(|(k, _, _)| k.eq_ignore_ascii_case(&key)) {
-                Some(i) if strict => self.twice(&format!("jump group `{key}`"), place, base.jump_groups[i].1),
+            match base
+                .jump_groups
+                .iter()
+                .position(|(k, _, _)| k.eq_ignore_ascii_case(&key))
+            {
+                Some(i) if strict => {
+                    self.twice(&format!("jump group `{key}`"), place, base.jump_groups[i].1)
+                }
                 Some(i) => base.jump_groups[i] = (key, place, spec),
                 None => base.jump_groups.push((key, place, spec)),
             }
         }
         if !strict {
-            base.targets.retain(|(_, b)| !top.targets.iter().any(|(_, t)| t.name.value == b.name.value));
+            base.targets.retain(|(_, b)| {
+                !top.targets
+                    .iter()
+                    .any(|(_, t)| t.name.value == b.name.value)
+            });
         }
         base.targets.extend(top.targets);
         base.attestations.extend(top.attestations);
@@ -497,14 +647,28 @@ impl Loader {
             root,
             pra_url: layer.pra_url,
             password_safe_url: layer.password_safe_url,
-            unmanaged: layer.unmanaged.map_or((Unmanaged::Warn, None), |(u, p)| (u, Some(p))),
+            unmanaged: layer
+                .unmanaged
+                .map_or((Unmanaged::Warn, None), |(u, p)| (u, Some(p))),
             ..Policy::default()
         };
         policy.site = SiteRules {
-            self_approval: layer.self_approval.filter(|(v, _)| *v == Permission::Forbidden).map(|(_, p)| p),
-            recordings: layer.recordings.filter(|(v, _)| v.is_required()).map(|(_, p)| p),
-            editing_roles: layer.editing_roles.filter(|(v, _)| *v == Permission::Forbidden).map(|(_, p)| p),
-            personal_jump_items: layer.personal_jump_items.filter(|(v, _)| *v == Permission::Forbidden).map(|(_, p)| p),
+            self_approval: layer
+                .self_approval
+                .filter(|(v, _)| *v == Permission::Forbidden)
+                .map(|(_, p)| p),
+            recordings: layer
+                .recordings
+                .filter(|(v, _)| v.is_required())
+                .map(|(_, p)| p),
+            editing_roles: layer
+                .editing_roles
+                .filter(|(v, _)| *v == Permission::Forbidden)
+                .map(|(_, p)| p),
+            personal_jump_items: layer
+                .personal_jump_items
+                .filter(|(v, _)| *v == Permission::Forbidden)
+                .map(|(_, p)| p),
         };
         policy.ecm_user_groups = match layer.ecm_user_groups {
             Some((groups, _)) => groups,
@@ -513,26 +677,56 @@ impl Loader {
         policy.needs_password_safe = layer.password_safe;
 
         for (code_name, place, spec) in layer.jump_policies {
-            let max_duration_minutes = spec.approval.as_ref().and_then(|a| a.max_duration.as_ref()).and_then(|d| {
-                let file = place.file;
-                match parse_duration_minutes(&d.value) {
-                    Ok(m) => Some(m),
-                    Err(msg) => {
-                        self.problems.push(
-                            Problem::at("policy::bad-duration", Place::new(file, d.loc), msg, "not a duration")
-                                .with_help("write a number with a unit: 90m, 4h or 2d (at most 364d)"),
-                        );
-                        None
+            let max_duration_minutes = spec
+                .approval
+                .as_ref()
+                .and_then(|a| a.max_duration.as_ref())
+                .and_then(|d| {
+                    let file = place.file;
+                    match parse_duration_minutes(&d.value) {
+                        Ok(m) => Some(m),
+                        Err(msg) => {
+                            self.problems.push(
+                                Problem::at(
+                                    "policy::bad-duration",
+                                    Place::new(file, d.loc),
+                                    msg,
+                                    "not a duration",
+                                )
+                                .with_help(
+                                    "write a number with a unit: 90m, 4h or 2d (at most 364d)",
+                                ),
+                            );
+                            None
+                        }
                     }
-                }
+                });
+            policy.jump_policies.push(DeclaredJumpPolicy {
+                code_name,
+                place,
+                spec,
+                max_duration_minutes,
             });
-            policy.jump_policies.push(DeclaredJumpPolicy { code_name, place, spec, max_duration_minutes });
         }
         for (code_name, place, spec) in layer.jump_groups {
             if let Some(jp) = &spec.jump_policy {
-                if !policy.jump_policies.iter().any(|p| p.code_name.eq_ignore_ascii_case(&jp.value)) {
-                    let names: Vec<&str> = policy.jump_policies.iter().map(|p| p.code_name.as_str()).collect();
-                    self.undeclared("jump policy", &jp.value, Place::new(place.file, jp.loc), &names, "jump_policies");
+                if !policy
+                    .jump_policies
+                    .iter()
+                    .any(|p| p.code_name.eq_ignore_ascii_case(&jp.value))
+                {
+                    let names: Vec<&str> = policy
+                        .jump_policies
+                        .iter()
+                        .map(|p| p.code_name.as_str())
+                        .collect();
+                    self.undeclared(
+                        "jump policy",
+                        &jp.value,
+                        Place::new(place.file, jp.loc),
+                        &names,
+                        "jump_policies",
+                    );
                 }
             }
             policy.jump_groups.push(DeclaredJumpGroup {
@@ -547,9 +741,14 @@ impl Loader {
             let place = Place::new(file, spec.name.loc);
             if let Some(first) = seen.get(&spec.name.value.to_lowercase()) {
                 self.problems.push(
-                    Problem::at("policy::duplicate-target", place, format!("target `{}` is defined twice", spec.name.value), "defined again here")
-                        .also(*first, "first defined here")
-                        .with_help("target names must be unique; merge the two targets or rename one"),
+                    Problem::at(
+                        "policy::duplicate-target",
+                        place,
+                        format!("target `{}` is defined twice", spec.name.value),
+                        "defined again here",
+                    )
+                    .also(*first, "first defined here")
+                    .with_help("target names must be unique; merge the two targets or rename one"),
                 );
                 continue;
             }
@@ -586,10 +785,22 @@ impl Loader {
             }
         }
         if spec.hosts.is_empty() {
-            self.problems.push(Problem::at("policy::no-hosts", at(spec.name.loc), format!("target `{}` names no hosts", spec.name.value), "empty `hosts`").with_help("list at least one host, address, CIDR range or glob"));
+            self.problems.push(
+                Problem::at(
+                    "policy::no-hosts",
+                    at(spec.name.loc),
+                    format!("target `{}` names no hosts", spec.name.value),
+                    "empty `hosts`",
+                )
+                .with_help("list at least one host, address, CIDR range or glob"),
+            );
         }
         let jump_groups = spec.jump_groups.as_ref().map(|groups| {
-            let names: Vec<&str> = policy.jump_groups.iter().map(|g| g.code_name.as_str()).collect();
+            let names: Vec<&str> = policy
+                .jump_groups
+                .iter()
+                .map(|g| g.code_name.as_str())
+                .collect();
             for g in groups {
                 if !names.iter().any(|n| n.eq_ignore_ascii_case(&g.value)) {
                     self.undeclared("jump group", &g.value, at(g.loc), &names, "jump_groups");
@@ -601,8 +812,20 @@ impl Loader {
         let ticket_pattern = reason.ticket_pattern.map(|p| {
             if let Err(e) = regex::Regex::new(&p.value) {
                 self.problems.push(
-                    Problem::at("policy::bad-regex", at(p.loc), format!("`ticket_pattern` is not a valid regular expression: {}", e.to_string().lines().last().unwrap_or_default().trim_start_matches("error: ")), "invalid regex")
-                        .with_help("use Rust regex syntax, e.g. ^(CHG|INC)[0-9]{7}$"),
+                    Problem::at(
+                        "policy::bad-regex",
+                        at(p.loc),
+                        format!(
+                            "`ticket_pattern` is not a valid regular expression: {}",
+                            e.to_string()
+                                .lines()
+                                .last()
+                                .unwrap_or_default()
+                                .trim_start_matches("error: ")
+                        ),
+                        "invalid regex",
+                    )
+                    .with_help("use Rust regex syntax, e.g. ^(CHG|INC)[0-9]{7}$"),
                 );
             }
             p.value
@@ -634,13 +857,28 @@ impl Loader {
         let expires = self.date(file, &a.expires)?;
         if attested_on > self.today {
             self.problems.push(
-                Problem::at("policy::attestation-in-future", Place::new(file, a.attested_on.loc), format!("`attested_on` {attested_on} lies in the future (today is {})", self.today), "in the future")
-                    .with_help("an attestation states what someone checked: date it on the day it was checked"),
+                Problem::at(
+                    "policy::attestation-in-future",
+                    Place::new(file, a.attested_on.loc),
+                    format!(
+                        "`attested_on` {attested_on} lies in the future (today is {})",
+                        self.today
+                    ),
+                    "in the future",
+                )
+                .with_help(
+                    "an attestation states what someone checked: date it on the day it was checked",
+                ),
             );
             return None;
         }
         if expires < attested_on {
-            self.problems.push(Problem::at("policy::attestation-expires-early", Place::new(file, a.expires.loc), format!("`expires` {expires} is before `attested_on` {attested_on}"), "before attested_on"));
+            self.problems.push(Problem::at(
+                "policy::attestation-expires-early",
+                Place::new(file, a.expires.loc),
+                format!("`expires` {expires} is before `attested_on` {attested_on}"),
+                "before attested_on",
+            ));
             return None;
         }
         Some(Attestation {
@@ -666,8 +904,20 @@ impl Loader {
             }
             None => {
                 let ids = Rule::ALL.iter().map(|r| r.id());
-                let help = did_you_mean(&w.rule.value, ids).map_or("run `jumpguard explain` with a rule id; the ids are listed in DESIGN.md §4".into(), |s| format!("did you mean `{s}`?"));
-                self.problems.push(Problem::at("policy::unknown-rule", at(w.rule.loc), format!("unknown rule `{}`", w.rule.value), "unknown rule").with_help(help));
+                let help = did_you_mean(&w.rule.value, ids).map_or(
+                    "run `jumpguard explain` with a rule id; the ids are listed in DESIGN.md §4"
+                        .into(),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                self.problems.push(
+                    Problem::at(
+                        "policy::unknown-rule",
+                        at(w.rule.loc),
+                        format!("unknown rule `{}`", w.rule.value),
+                        "unknown rule",
+                    )
+                    .with_help(help),
+                );
                 None
             }
         };
@@ -681,7 +931,12 @@ impl Loader {
             Some(h) => match HostPattern::parse(&h.value) {
                 Ok(p) => Some((h.value.clone(), p)),
                 Err(msg) => {
-                    self.problems.push(Problem::at("policy::bad-host", at(h.loc), msg, "invalid host"));
+                    self.problems.push(Problem::at(
+                        "policy::bad-host",
+                        at(h.loc),
+                        msg,
+                        "invalid host",
+                    ));
                     return None;
                 }
             },
@@ -705,21 +960,41 @@ impl Loader {
             Ok(d) if s.value.trim().len() == 10 => Some(d),
             _ => {
                 self.problems.push(
-                    Problem::at("policy::bad-date", Place::new(file, s.loc), format!("`{}` is not a date", s.value), "expected YYYY-MM-DD")
-                        .with_help("write dates as YYYY-MM-DD, e.g. 2027-01-31"),
+                    Problem::at(
+                        "policy::bad-date",
+                        Place::new(file, s.loc),
+                        format!("`{}` is not a date", s.value),
+                        "expected YYYY-MM-DD",
+                    )
+                    .with_help("write dates as YYYY-MM-DD, e.g. 2027-01-31"),
                 );
                 None
             }
         }
     }
 
-    fn undeclared(&mut self, what: &str, name: &str, place: Place, declared: &[&str], section: &str) {
+    fn undeclared(
+        &mut self,
+        what: &str,
+        name: &str,
+        place: Place,
+        declared: &[&str],
+        section: &str,
+    ) {
         let help = match did_you_mean(name, declared.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if declared.is_empty() => format!("declare it under `{section}:`"),
             None => format!("declared under `{section}`: {}", declared.join(", ")),
         };
-        self.problems.push(Problem::at("policy::undeclared", place, format!("{what} `{name}` is not declared"), format!("no such {what}")).with_help(help));
+        self.problems.push(
+            Problem::at(
+                "policy::undeclared",
+                place,
+                format!("{what} `{name}` is not declared"),
+                format!("no such {what}"),
+            )
+            .with_help(help),
+        );
     }
 }
 
@@ -728,17 +1003,49 @@ impl Layer {
         let at = |loc: Loc| Place::new(file, loc);
         let sites = f.sites;
         let site = f.site.unwrap_or_default();
-        let ecm = f.password_safe.as_ref().and_then(|p| p.ecm.as_ref()).map(|e| {
-            let place = e.user_groups.first().map_or(Place::top_of(file), |g| at(g.loc));
-            (e.user_groups.iter().map(|g| g.value.clone()).collect::<Vec<_>>(), place)
-        });
-        let password_safe = f.password_safe.as_ref().map(|_| ecm.as_ref().map_or(Place::top_of(file), |e| e.1));
+        let ecm = f
+            .password_safe
+            .as_ref()
+            .and_then(|p| p.ecm.as_ref())
+            .map(|e| {
+                let place = e
+                    .user_groups
+                    .first()
+                    .map_or(Place::top_of(file), |g| at(g.loc));
+                (
+                    e.user_groups
+                        .iter()
+                        .map(|g| g.value.clone())
+                        .collect::<Vec<_>>(),
+                    place,
+                )
+            });
+        let password_safe = f
+            .password_safe
+            .as_ref()
+            .map(|_| ecm.as_ref().map_or(Place::top_of(file), |e| e.1));
         Layer {
             first_file: Some(file),
-            pra_url: sites.as_ref().and_then(|s| s.pra.as_ref()).map(|u| (u.url.value.clone(), at(u.url.loc))),
-            password_safe_url: sites.as_ref().and_then(|s| s.password_safe.as_ref()).map(|u| (u.url.value.clone(), at(u.url.loc))),
-            jump_policies: f.jump_policies.0.into_iter().map(|(k, v)| (k.value, at(k.loc), v)).collect(),
-            jump_groups: f.jump_groups.0.into_iter().map(|(k, v)| (k.value, at(k.loc), v)).collect(),
+            pra_url: sites
+                .as_ref()
+                .and_then(|s| s.pra.as_ref())
+                .map(|u| (u.url.value.clone(), at(u.url.loc))),
+            password_safe_url: sites
+                .as_ref()
+                .and_then(|s| s.password_safe.as_ref())
+                .map(|u| (u.url.value.clone(), at(u.url.loc))),
+            jump_policies: f
+                .jump_policies
+                .0
+                .into_iter()
+                .map(|(k, v)| (k.value, at(k.loc), v))
+                .collect(),
+            jump_groups: f
+                .jump_groups
+                .0
+                .into_iter()
+                .map(|(k, v)| (k.value, at(k.loc), v))
+                .collect(),
             targets: f.targets.into_iter().map(|t| (file, t)).collect(),
             unmanaged: f.unmanaged.map(|u| (u.value, at(u.loc))),
             self_approval: site.self_approval.map(|v| (v.value, at(v.loc))),
@@ -772,15 +1079,21 @@ pub(crate) fn parse_duration_minutes(s: &str) -> Result<i64, String> {
             'd' => 1440,
             _ => return Err(format!("`{t}` is not a duration: unknown unit `{c}`")),
         };
-        let n: i64 = digits.parse().map_err(|_| format!("`{t}` is not a duration: a number must come before `{c}`"))?;
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| format!("`{t}` is not a duration: a number must come before `{c}`"))?;
         total = total.saturating_add(n.saturating_mul(unit));
         digits.clear();
     }
     if !digits.is_empty() {
-        return Err(format!("`{t}` has no unit: write {digits}m, {digits}h or {digits}d"));
+        return Err(format!(
+            "`{t}` has no unit: write {digits}m, {digits}h or {digits}d"
+        ));
     }
     if !(1..=524_160).contains(&total) {
-        return Err(format!("`{t}` is out of range: PRA accepts 1 minute to 364 days"));
+        return Err(format!(
+            "`{t}` is out of range: PRA accepts 1 minute to 364 days"
+        ));
     }
     Ok(total)
 }
@@ -861,8 +1174,15 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
                 Some(n) => node = n,
                 None => return node,
             }
-        } else if let Some(any) = node.get("anyOf").or_else(|| node.get("oneOf")).and_then(Value::as_array) {
-            match any.iter().find(|s| s.get("type") != Some(&Value::String("null".into()))) {
+        } else if let Some(any) = node
+            .get("anyOf")
+            .or_else(|| node.get("oneOf"))
+            .and_then(Value::as_array)
+        {
+            match any
+                .iter()
+                .find(|s| s.get("type") != Some(&Value::String("null".into())))
+            {
                 Some(n) => node = n,
                 None => return node,
             }
@@ -883,7 +1203,9 @@ mod tests {
         assert_eq!(parse_duration_minutes("4h"), Ok(240));
         assert_eq!(parse_duration_minutes("2d"), Ok(2880));
         assert_eq!(parse_duration_minutes("1h30m"), Ok(90));
-        assert!(parse_duration_minutes("90").unwrap_err().contains("no unit"));
+        assert!(parse_duration_minutes("90")
+            .unwrap_err()
+            .contains("no unit"));
         assert!(parse_duration_minutes("4w").is_err());
         assert!(parse_duration_minutes("400d").is_err());
     }
@@ -891,7 +1213,14 @@ mod tests {
     #[test]
     fn schema_allows_the_top_level_keys() {
         let keys = allowed_keys(&schema(), &[]);
-        for k in ["version", "include", "targets", "waivers", "site", "password_safe"] {
+        for k in [
+            "version",
+            "include",
+            "targets",
+            "waivers",
+            "site",
+            "password_safe",
+        ] {
             assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
         }
         let tk = allowed_keys(&schema(), &[Step::Key("targets".into()), Step::Index(0)]);

@@ -100,7 +100,10 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for SpannedMap<V> {
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(SpannedMap::default())
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = m.next_entry::<Spanned<String>, V>()? {
                     out.push((k, v));

@@ -9,7 +9,10 @@ use super::spanned::{Spanned, SpannedMap};
 /// One policy file. A policy is one file or a directory of them; files merge (DESIGN.md §2).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "jumpguard policy", description = "A jumpguard policy file, language version 1.")]
+#[schemars(
+    title = "jumpguard policy",
+    description = "A jumpguard policy file, language version 1."
+)]
 pub struct PolicyFile {
     /// The language version; always 1.
     pub version: Option<Spanned<PolicyVersion>>,

@@ -133,7 +133,9 @@ impl Node {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::from(*i),
-            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeValue::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => Value::Object(
@@ -184,7 +186,10 @@ impl Node {
         match &self.value {
             NodeValue::Map(entries) => {
                 for (i, (k, _)) in entries.iter().enumerate() {
-                    if let Some((first, _)) = entries[..i].iter().find(|(p, _)| p.key_text() == k.key_text()) {
+                    if let Some((first, _)) = entries[..i]
+                        .iter()
+                        .find(|(p, _)| p.key_text() == k.key_text())
+                    {
                         out.push((first, k));
                     }
                 }
@@ -227,13 +232,19 @@ mod tests {
         let (x, _) = n.at([PathStep::Key("b"), PathStep::Index(1), PathStep::Key("y")]);
         assert_eq!(x.value, NodeValue::Bool(true));
         assert_eq!(x.loc.line, 4);
-        assert_eq!(n.to_json(), serde_json::json!({"a": 1, "b": ["x", {"y": true}]}));
+        assert_eq!(
+            n.to_json(),
+            serde_json::json!({"a": 1, "b": ["x", {"y": true}]})
+        );
     }
 
     #[test]
     fn yaml_1_2_booleans_only() {
         let n = Node::parse("a: yes\nb: false\nc: 2026-11-20\n").unwrap();
-        assert_eq!(n.to_json(), serde_json::json!({"a": "yes", "b": false, "c": "2026-11-20"}));
+        assert_eq!(
+            n.to_json(),
+            serde_json::json!({"a": "yes", "b": false, "c": "2026-11-20"})
+        );
     }
 
     #[test]

@@ -34,16 +34,33 @@ pub fn render(report: &Report, sources: &Sources, color: bool) -> String {
             Some(t) => format!("target {t}"),
             None => "site-wide".to_string(),
         };
-        let _ = writeln!(out, "\n── {title} ({} finding{}) ──", findings.len(), plural(findings.len()));
+        let _ = writeln!(
+            out,
+            "\n── {title} ({} finding{}) ──",
+            findings.len(),
+            plural(findings.len())
+        );
         for f in findings {
-            out.push_str(&render_diagnostic(&FindingDiagnostic::new(f, sources), color));
+            out.push_str(&render_diagnostic(
+                &FindingDiagnostic::new(f, sources),
+                color,
+            ));
         }
     }
-    let waived: Vec<&Finding> = report.findings.iter().filter(|f| f.waiver.is_some()).collect();
+    let waived: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.waiver.is_some())
+        .collect();
     if !waived.is_empty() {
         let _ = writeln!(out, "\n── waived ({}) ──", waived.len());
         for f in waived {
-            let w = f.waiver.as_ref().map_or((String::new(), String::new()), |w| (w.reason.clone(), w.expires.clone()));
+            let w = f
+                .waiver
+                .as_ref()
+                .map_or((String::new(), String::new()), |w| {
+                    (w.reason.clone(), w.expires.clone())
+                });
             let _ = writeln!(
                 out,
                 "  {} {} {}: {} (until {})",
@@ -90,7 +107,10 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn status(s: &crate::estate::SourceStatus) -> String {
-    let name = serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let name = serde_json::to_value(s.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
     match &s.reason {
         Some(r) => format!("{name} ({r})"),
         None => name,
@@ -109,15 +129,25 @@ impl<'a> FindingDiagnostic<'a> {
         let loc = &finding.location;
         let source = sources.files.iter().find(|f| f.name == loc.file).map(|f| {
             let start = line_col_to_byte(&f.text, loc.line, loc.column);
-            let len = f.text[start..].find(['\n', ':', ',', '}']).unwrap_or(f.text.len() - start).max(1).min(f.text.len() - start);
-            (NamedSource::new(f.name.clone(), f.text.clone()).with_language("yaml"), SourceSpan::new(start.into(), len))
+            let len = f.text[start..]
+                .find(['\n', ':', ',', '}'])
+                .unwrap_or(f.text.len() - start)
+                .max(1)
+                .min(f.text.len() - start);
+            (
+                NamedSource::new(f.name.clone(), f.text.clone()).with_language("yaml"),
+                SourceSpan::new(start.into(), len),
+            )
         });
         let path: Vec<String> = finding
             .path
             .iter()
             .map(|p| {
                 let id = p.id.map_or(String::new(), |i| format!(" #{i}"));
-                let ty = p.item_type.as_deref().map_or(String::new(), |t| format!(" {t}"));
+                let ty = p
+                    .item_type
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" {t}"));
                 format!("{}{ty}{id} \"{}\"", p.kind.replace('_', " "), p.name)
             })
             .collect();
@@ -125,8 +155,15 @@ impl<'a> FindingDiagnostic<'a> {
         if !path.is_empty() {
             help.push_str(&format!("path: {}\n", path.join(" → ")));
         }
-        help.push_str(&format!("run `jumpguard explain {}` for how to fix it", finding.rule));
-        FindingDiagnostic { finding, source, help }
+        help.push_str(&format!(
+            "run `jumpguard explain {}` for how to fix it",
+            finding.rule
+        ));
+        FindingDiagnostic {
+            finding,
+            source,
+            help,
+        }
     }
 }
 
@@ -134,7 +171,10 @@ fn line_col_to_byte(text: &str, line: u32, column: u32) -> usize {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line as usize {
-            let col = l.char_indices().nth(column.saturating_sub(1) as usize).map_or(l.len(), |(b, _)| b);
+            let col = l
+                .char_indices()
+                .nth(column.saturating_sub(1) as usize)
+                .map_or(l.len(), |(b, _)| b);
             return (offset + col).min(text.len());
         }
         offset += l.len();
@@ -171,14 +211,23 @@ impl Diagnostic for FindingDiagnostic<'_> {
         Some(Box::new(&self.help))
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|(s, _)| s as &dyn miette::SourceCode)
+        self.source
+            .as_ref()
+            .map(|(s, _)| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let (_, span) = self.source.as_ref()?;
         let label = match &self.finding.host {
             Some(h) => format!("host {h}"),
-            None => self.finding.rule.summary().trim_end_matches('.').to_lowercase(),
+            None => self
+                .finding
+                .rule
+                .summary()
+                .trim_end_matches('.')
+                .to_lowercase(),
         };
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some(label), *span))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some(label), *span),
+        )))
     }
 }
