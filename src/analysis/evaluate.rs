@@ -116,7 +116,6 @@ struct Evaluator<'a> {
     target_systems: Vec<Vec<usize>>,
     found: Vec<bool>,
     jump_policies: HashMap<i64, &'a JumpPolicy>,
-    roles: HashMap<i64, &'a JumpItemRole>,
     memberships: HashMap<i64, Vec<Membership<'a>>>,
     ext_search: Option<bool>,
     ticket_system: Option<bool>,
@@ -239,7 +238,6 @@ impl<'a> Evaluator<'a> {
             target_systems,
             found: vec![false; n],
             jump_policies,
-            roles,
             memberships,
             ext_search: None,
             ticket_system: None,
@@ -280,13 +278,7 @@ impl<'a> Evaluator<'a> {
             .collect();
         let target_name = target.map(|t| t.name.clone());
         let fingerprint = estate::fingerprint(&(rule.id(), &target_name, &host, &identity));
-        let location = self.location(target.map_or(place, |t| {
-            if place == self.policy.root {
-                t.place
-            } else {
-                place
-            }
-        }));
+        let location = self.location(place);
         self.findings.push(Finding {
             rule,
             severity,
@@ -900,7 +892,6 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let _ = &self.roles;
     }
 
     // ---- declared objects ------------------------------------------------------------------
@@ -976,9 +967,14 @@ impl<'a> Evaluator<'a> {
 
     fn password_safe(&mut self, ps: &'a Ps) {
         let mut accounts_by_system: HashMap<i64, Vec<&estate::ManagedAccount>> = HashMap::new();
+        let mut accounts_by_name: HashMap<String, Vec<&estate::ManagedAccount>> = HashMap::new();
         for a in &ps.managed_accounts {
             accounts_by_system
                 .entry(a.managed_system_id)
+                .or_default()
+                .push(a);
+            accounts_by_name
+                .entry(a.account_name.to_lowercase())
                 .or_default()
                 .push(a);
         }
@@ -1019,11 +1015,11 @@ impl<'a> Evaluator<'a> {
                 }
             }
             for c in &target.credentials {
-                let hits: Vec<_> = ps
-                    .managed_accounts
-                    .iter()
-                    .filter(|a| a.account_name.eq_ignore_ascii_case(&c.account))
-                    .filter_map(|a| systems_by_id.get(&a.managed_system_id).map(|s| (*s, a)))
+                let hits: Vec<_> = accounts_by_name
+                    .get(&c.account.to_lowercase())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| systems_by_id.get(&a.managed_system_id).map(|s| (*s, *a)))
                     .filter(|(s, _)| {
                         s.fields()
                             .iter()
@@ -1086,8 +1082,6 @@ impl<'a> Evaluator<'a> {
                             .ecm_user_groups
                             .iter()
                             .any(|g| g.eq_ignore_ascii_case(&group.name));
-                        let role_names: Vec<String> =
-                            ra.roles.iter().map(|r| r.name.to_lowercase()).collect();
                         let mut path = base.clone();
                         path.push(el("smart_rule", sr.smart_rule_id, &sr.title));
                         path.push(el("user_group", group.group_id, &group.name));
@@ -1115,7 +1109,6 @@ impl<'a> Evaluator<'a> {
                             n == "requestor" || n == "requestor/approver"
                         });
                         let Some(requestor) = requestor else { continue };
-                        let _ = &role_names;
                         let Some(policy) = ra.access_policy_id.and_then(|id| policies.get(&id))
                         else {
                             continue;
@@ -1261,12 +1254,14 @@ impl<'a> Evaluator<'a> {
     }
 
     fn report_setting(&mut self, s: Setting, target: Option<&Target>, msg: String, place: Place) {
-        let path = vec![setting_element(s)];
-        if let Some(t) = target {
-            self.report(Rule::UnverifiedSetting, Some(t), None, msg, path, place);
-        } else {
-            self.report(Rule::UnverifiedSetting, None, None, msg, path, place);
-        }
+        self.report(
+            Rule::UnverifiedSetting,
+            target,
+            None,
+            msg,
+            vec![setting_element(s)],
+            place,
+        );
     }
 
     // ---- waivers, verdict ------------------------------------------------------------------

@@ -181,15 +181,132 @@ impl Estate {
     }
 }
 
+/// The fields that identify a row of each collection (a sub-resource row: its parent's id too).
+const IDENTITIES: &[(&str, &[&str])] = &[
+    ("jump_client", &["id"]),
+    ("jump_group", &["id"]),
+    ("jump_group_user", &["jump_group_id", "user_id"]),
+    ("group_policy", &["id"]),
+    (
+        "group_policy_jump_group",
+        &["group_policy_id", "jump_group_id"],
+    ),
+    ("jump_policy", &["id"]),
+    ("jump_item_role", &["id"]),
+    ("jumpoint", &["id"]),
+    ("user", &["id"]),
+    ("team", &["id"]),
+    ("session_policy", &["id"]),
+    ("vault_account", &["id"]),
+    ("vault_account_group", &["id"]),
+    ("managed_systems", &["ManagedSystemID"]),
+    ("managed_accounts", &["ManagedAccountID"]),
+    ("smart_rules", &["SmartRuleID"]),
+    ("user_groups", &["GroupID"]),
+    ("user_group_users", &["GroupID", "UserID"]),
+    ("roles", &["RoleID"]),
+    ("role_assignments", &["UserGroupID", "SmartRuleID"]),
+    ("access_policies", &["AccessPolicyID"]),
+    ("ticket_systems", &["TicketSystemID"]),
+    ("api_registrations", &["Id"]),
+];
+
+impl Estate {
+    /// A fingerprint of every object, keyed `pra/<collection>/<id>` (`pra/jump_item/<type>/<id>`,
+    /// `ps/role_assignments/<group>/<rule>`). A plan records the ones it expects; `apply` compares.
+    pub fn object_fingerprints(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let halves = [
+            ("pra", serde_json::to_value(&self.pra).ok()),
+            (
+                "ps",
+                self.ps.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+            ),
+        ];
+        for (half, value) in halves {
+            let Some(serde_json::Value::Object(collections)) = value else {
+                continue;
+            };
+            for (name, rows) in &collections {
+                match (name.as_str(), rows) {
+                    ("jump_item", serde_json::Value::Object(types)) => {
+                        for (ty, items) in types {
+                            for row in items.as_array().into_iter().flatten() {
+                                out.insert(
+                                    format!("{half}/jump_item/{ty}/{}", row["id"]),
+                                    fingerprint(row),
+                                );
+                            }
+                        }
+                    }
+                    ("jump_policy_schedule", serde_json::Value::Object(by_policy)) => {
+                        for (id, row) in by_policy {
+                            out.insert(
+                                format!("{half}/jump_policy_schedule/{id}"),
+                                fingerprint(row),
+                            );
+                        }
+                    }
+                    (_, serde_json::Value::Array(rows)) => {
+                        let fields = IDENTITIES
+                            .iter()
+                            .find(|(c, _)| *c == name)
+                            .map_or(&["id"][..], |(_, f)| *f);
+                        for row in rows {
+                            let id: Vec<String> =
+                                fields.iter().map(|f| row[*f].to_string()).collect();
+                            out.insert(format!("{half}/{name}/{}", id.join("/")), fingerprint(row));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+}
+
 /// A stable fingerprint of any object: SHA-256 over its JSON with keys sorted, hex, 16 bytes.
 /// Field order and formatting of the source do not matter; any value change does.
 pub fn fingerprint<T: Serialize + ?Sized>(value: &T) -> String {
-    // serde_json::Value keeps object keys sorted (no preserve_order), so this is canonical.
-    let canonical = serde_json::to_value(value)
-        .map(|v| v.to_string())
-        .unwrap_or_default();
+    let mut canonical = String::new();
+    if let Ok(v) = serde_json::to_value(value) {
+        write_canonical(&v, &mut canonical);
+    }
     let digest = Sha256::digest(canonical.as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// JSON with object keys sorted at every level. A dependency turns on serde_json's
+/// `preserve_order`, so `Value::to_string` alone would follow the input's key order.
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 /// Ids in the PRA API are positive integers; `null` and `0` both mean "none" on memberships.
@@ -221,6 +338,36 @@ mod tests {
         assert!(!e.has_password_safe());
         let e = Estate::from_json(br#"{"pra": {}, "ps": {}}"#, "t").unwrap();
         assert!(e.has_password_safe());
+    }
+
+    #[test]
+    fn every_object_has_a_fingerprint_that_follows_its_content() {
+        let json = br#"{"pra": {"jump_item": {"remote-rdp": [{"id": 7, "name": "a", "hostname": "a.corp.example", "jump_group_id": 1}]},
+                               "jump_group_user": [{"jump_group_id": 1, "user_id": 2}]},
+                       "ps": {"role_assignments": [{"UserGroupID": 3, "SmartRuleID": 4, "Roles": []}]}}"#;
+        let e = Estate::from_json(json, "t").unwrap();
+        let fps = e.object_fingerprints();
+        let keys: Vec<&str> = fps.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "pra/jump_group_user/1/2",
+                "pra/jump_item/remote-rdp/7",
+                "ps/role_assignments/3/4"
+            ]
+        );
+        let mut changed = e.clone();
+        changed.pra.jump_item.values_mut().next().unwrap()[0].jump_policy_id = Some(5);
+        let after = changed.object_fingerprints();
+        assert_ne!(
+            fps["pra/jump_item/remote-rdp/7"],
+            after["pra/jump_item/remote-rdp/7"]
+        );
+        assert_eq!(
+            fps["pra/jump_group_user/1/2"],
+            after["pra/jump_group_user/1/2"]
+        );
+        assert_ne!(e.fingerprint(), changed.fingerprint());
     }
 
     #[test]
