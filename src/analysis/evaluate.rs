@@ -272,9 +272,13 @@ impl<'a> Evaluator<'a> {
             Rule::UnmanagedHost if self.policy.unmanaged.0 == Unmanaged::Deny => Severity::High,
             r => r.severity(),
         };
-        let identity: Vec<(String, Option<&str>, Option<i64>)> = path
+        // Live objects are identified by kind and id; objects of the policy (id-less) by name.
+        let identity: Vec<String> = path
             .iter()
-            .map(|p| (p.kind.clone(), p.item_type.as_deref(), p.id))
+            .map(|p| match p.id {
+                Some(id) => format!("{}:{}:{id}", p.kind, p.item_type.as_deref().unwrap_or("")),
+                None => format!("{}::{}", p.kind, p.name),
+            })
             .collect();
         let target_name = target.map(|t| t.name.clone());
         let fingerprint = estate::fingerprint(&(rule.id(), &target_name, &host, &identity));
@@ -322,7 +326,8 @@ impl<'a> Evaluator<'a> {
                         a.by,
                         a.expires
                     );
-                    let path = vec![setting_element(setting)];
+                    let who = format!("{} by {} on {}", setting.id(), a.by, a.attested_on);
+                    let path = vec![setting_element(setting), declared("attestation", &who)];
                     self.report(Rule::AttestationExpired, None, None, msg, path, a.place);
                 }
             }
@@ -909,7 +914,7 @@ impl<'a> Evaluator<'a> {
                         "jump policy `{}` is declared but does not exist live",
                         jp.code_name
                     ),
-                    Vec::new(),
+                    vec![declared("declared_jump_policy", &jp.code_name)],
                 ),
                 Some(p) => {
                     let diffs = drift(jp, p, pra);
@@ -938,7 +943,8 @@ impl<'a> Evaluator<'a> {
                     "jump group `{}` is declared but does not exist live",
                     g.code_name
                 );
-                self.report(Rule::JumpGroupMissing, None, None, msg, Vec::new(), g.place);
+                let path = vec![declared("declared_jump_group", &g.code_name)];
+                self.report(Rule::JumpGroupMissing, None, None, msg, path, g.place);
             }
         }
         for (t, target) in self.policy.targets.iter().enumerate() {
@@ -1034,7 +1040,10 @@ impl<'a> Evaluator<'a> {
                         Some(target),
                         None,
                         msg,
-                        Vec::new(),
+                        vec![declared(
+                            "declared_credential",
+                            &format!("{}/{}", c.system, c.account),
+                        )],
                         c.place,
                     );
                 }
@@ -1074,7 +1083,10 @@ impl<'a> Evaluator<'a> {
                         let Some(group) = groups.get(&ra.user_group_id) else {
                             continue;
                         };
-                        if !group.is_active || group.name.eq_ignore_ascii_case("Administrators") {
+                        if !group.is_active
+                            || !ra.active()
+                            || group.name.eq_ignore_ascii_case("Administrators")
+                        {
                             continue;
                         }
                         let is_ecm = self
@@ -1309,13 +1321,27 @@ impl<'a> Evaluator<'a> {
                     .map_or(String::new(), |t| format!(" for target `{t}`"));
                 if w.expires < today {
                     let msg = format!("the waiver of `{}`{scope} expired on {}; the findings it covered count again", w.rule, w.expires);
-                    self.report(Rule::WaiverExpired, None, None, msg, Vec::new(), w.place);
+                    self.report(
+                        Rule::WaiverExpired,
+                        None,
+                        None,
+                        msg,
+                        vec![waiver_element(w)],
+                        w.place,
+                    );
                 } else if !used[i] {
                     let msg = format!(
                         "the waiver of `{}`{scope} matches no finding; remove it",
                         w.rule
                     );
-                    self.report(Rule::WaiverUnused, None, None, msg, Vec::new(), w.place);
+                    self.report(
+                        Rule::WaiverUnused,
+                        None,
+                        None,
+                        msg,
+                        vec![waiver_element(w)],
+                        w.place,
+                    );
                 }
             }
         }
@@ -1325,14 +1351,14 @@ impl<'a> Evaluator<'a> {
                 a.rule,
                 &a.target,
                 &a.host,
-                &a.fingerprint,
+                &a.message,
             )
                 .cmp(&(
                     std::cmp::Reverse(b.severity),
                     b.rule,
                     &b.target,
                     &b.host,
-                    &b.fingerprint,
+                    &b.message,
                 ))
         });
         let sources = self.estate.sources();
@@ -1391,6 +1417,26 @@ fn push_unique_by<'x>(
     {
         v.push(x);
     }
+}
+
+/// An object of the policy itself (a declared group, a credential, a waiver) on a finding's path,
+/// so that findings about different declarations keep different fingerprints.
+fn declared(kind: &str, name: &str) -> PathElement {
+    PathElement {
+        kind: kind.into(),
+        item_type: None,
+        id: None,
+        name: name.into(),
+    }
+}
+
+fn waiver_element(w: &crate::policy::Waiver) -> PathElement {
+    let target = w.target.as_deref().unwrap_or("*");
+    let host = w.host.as_ref().map_or("*", |(h, _)| h.as_str());
+    declared(
+        "waiver",
+        &format!("{} {target} {host} until {}", w.rule, w.expires),
+    )
 }
 
 fn setting_element(s: Setting) -> PathElement {

@@ -196,6 +196,19 @@ pub struct RoleAssignment {
     /// The access policy, when one is assigned.
     #[serde(rename = "AccessPolicyID")]
     pub access_policy_id: Option<i64>,
+    /// Whether the user group is active, as `AccessPolicies/{id}/Assignees` reports it.
+    #[serde(rename = "UserGroupIsActive", skip_serializing_if = "Option::is_none")]
+    pub user_group_is_active: Option<bool>,
+    /// Whether the smart rule is active, as `AccessPolicies/{id}/Assignees` reports it.
+    #[serde(rename = "SmartRuleIsActive", skip_serializing_if = "Option::is_none")]
+    pub smart_rule_is_active: Option<bool>,
+}
+
+impl RoleAssignment {
+    /// False when `Assignees` reports the user group or the smart rule inactive.
+    pub fn active(&self) -> bool {
+        self.user_group_is_active != Some(false) && self.smart_rule_is_active != Some(false)
+    }
 }
 
 /// An access policy.

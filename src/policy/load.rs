@@ -1197,6 +1197,100 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
 mod tests {
     use super::*;
 
+    fn today() -> Date {
+        "2026-12-01".parse().unwrap()
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn a_key_defined_in_two_files_names_both_places() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "a.yaml",
+            "version: 1\njump_policies:\n  approval: { display_name: A }\n",
+        );
+        write(dir.path(), "b.yaml", "version: 1\nsite:\n  recordings: required\njump_policies:\n  Approval: { display_name: B }\n");
+        write(dir.path(), "c.yaml", "site:\n  recordings: not_required\n");
+        let err = load(dir.path(), today()).unwrap_err();
+        let msgs: Vec<String> = err
+            .problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} @ {} & {:?}",
+                    p.message,
+                    p.position(&err.sources),
+                    p.others.iter().map(|(o, _)| o.loc.line).collect::<Vec<_>>()
+                )
+            })
+            .collect();
+        assert_eq!(err.problems.len(), 2, "{msgs:#?}");
+        assert!(
+            msgs[0].starts_with("jump policy `Approval` is defined twice"),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs[0].contains("b.yaml:5:3") && msgs[0].ends_with("[3]"),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs[1].starts_with("`site.recordings` is defined twice"),
+            "{msgs:#?}"
+        );
+    }
+
+    #[test]
+    fn includes_bring_defaults_and_cycles_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("main")).unwrap();
+        write(dir.path(), "base.yaml", "version: 1\nunmanaged: deny\ntargets:\n  - { name: web, hosts: [a.corp.example], approval: required }\n");
+        write(&dir.path().join("main"), "main.yaml", "version: 1\ninclude: [\"../base.yaml\", \"jumpguard:baseline\"]\nunmanaged: ignore\ntargets:\n  - { name: web, hosts: [b.corp.example] }\n");
+        let p = load(&dir.path().join("main"), today()).unwrap();
+        assert_eq!(p.unmanaged.0, Unmanaged::Ignore);
+        assert_eq!(p.targets.len(), 1);
+        assert_eq!(p.targets[0].hosts[0].0.text(), "b.corp.example");
+        assert!(!p.targets[0].approval);
+        assert!(
+            p.site.personal_jump_items.is_some(),
+            "the baseline pack switches site rules on"
+        );
+
+        write(dir.path(), "x.yaml", "version: 1\ninclude: [y.yaml]\n");
+        write(dir.path(), "y.yaml", "version: 1\ninclude: [x.yaml]\n");
+        let err = load(&dir.path().join("x.yaml"), today()).unwrap_err();
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.message.starts_with("include cycle")),
+            "{:?}",
+            err.problems
+        );
+
+        let err = load_str(
+            "p.yaml",
+            "version: 1\ninclude: [\"jumpguard:baselin\"]\n",
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.problems[0].help.as_deref(),
+            Some("did you mean `jumpguard:baseline`?")
+        );
+    }
+
+    #[test]
+    fn waivers_need_a_known_rule_and_a_declared_target() {
+        let yaml = "version: 1\ntargets:\n  - { name: web, hosts: [a.corp.example] }\nwaivers:\n  - { rule: approval-missing, target: webb, reason: r, expires: 2027-01-01 }\n";
+        let err = load_str("p.yaml", yaml, today()).unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert_eq!(err.problems[0].message, "target `webb` is not declared");
+        assert_eq!(err.problems[0].help.as_deref(), Some("did you mean `web`?"));
+    }
+
     #[test]
     fn durations_need_units() {
         assert_eq!(parse_duration_minutes("90m"), Ok(90));

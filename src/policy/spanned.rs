@@ -128,3 +128,20 @@ impl<V: JsonSchema> JsonSchema for SpannedMap<V> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spanned_maps_keep_every_key_in_order() {
+        let m: SpannedMap<serde_json::Value> =
+            serde_saphyr::from_str("p1:\n  display_name: P1\np2:\n  display_name: P2\np3: {}\n")
+                .unwrap();
+        let keys: Vec<(&str, u32)> =
+            m.0.iter()
+                .map(|(k, _)| (k.value.as_str(), k.loc.line))
+                .collect();
+        assert_eq!(keys, [("p1", 1), ("p2", 3), ("p3", 5)]);
+    }
+}
