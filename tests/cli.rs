@@ -215,6 +215,23 @@ fn human_output_of_the_seed() {
 }
 
 #[test]
+fn json_output_of_the_seed() {
+    let out = jumpguard(&[
+        "check",
+        "-p",
+        &format!("{SEED}/policies"),
+        "--estate",
+        &format!("{SEED}/estate.json"),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("seed_json", stdout(&out));
+}
+
+#[test]
 fn validate_accepts_the_examples() {
     for p in [
         format!("{SEED}/policies"),
