@@ -298,10 +298,13 @@ impl Loader {
             let entries = match std::fs::read_dir(path) {
                 Ok(e) => e,
                 Err(e) => {
-                    self.problems.push(Problem::nowhere(
-                        "policy::unreadable",
-                        format!("cannot read policy directory {}: {e}", path.display()),
-                    ));
+                    self.problems.push(
+                        Problem::nowhere(
+                            "policy::unreadable",
+                            format!("cannot read policy directory {}: {e}", path.display()),
+                        )
+                        .with_help("check the directory's permissions"),
+                    );
                     return None;
                 }
             };
@@ -343,10 +346,13 @@ impl Loader {
                     text,
                     p.parent().map(Path::to_path_buf),
                 )),
-                Err(e) => self.problems.push(Problem::nowhere(
-                    "policy::unreadable",
-                    format!("cannot read {}: {e}", p.display()),
-                )),
+                Err(e) => self.problems.push(
+                    Problem::nowhere(
+                        "policy::unreadable",
+                        format!("cannot read {}: {e}", p.display()),
+                    )
+                    .with_help("policy files must be readable UTF-8 text"),
+                ),
             }
         }
         Some(out)
@@ -402,12 +408,15 @@ impl Loader {
             Err(e) => {
                 let place = Place::new(file, e.location().map(Loc::from).unwrap_or_default());
                 let msg = e.without_snippet().to_string();
-                self.problems.push(Problem::at(
-                    "policy::invalid",
-                    place,
-                    first_line(&msg).to_string(),
-                    "here",
-                ));
+                self.problems.push(
+                    Problem::at(
+                        "policy::invalid",
+                        place,
+                        first_line(&msg).to_string(),
+                        "here",
+                    )
+                    .with_help("compare with schemas/jumpguard-policy.schema.json"),
+                );
                 None
             }
         }
@@ -555,12 +564,15 @@ impl Loader {
                     );
                 }
                 _ => {
-                    found.push(Problem::at(
-                        "policy::schema",
-                        Place::new(file, target.loc),
-                        format!("`{dotted}`: {err}"),
-                        "does not match the policy schema",
-                    ));
+                    found.push(
+                        Problem::at(
+                            "policy::schema",
+                            Place::new(file, target.loc),
+                            format!("`{dotted}`: {err}"),
+                            "does not match the policy schema",
+                        )
+                        .with_help("compare with schemas/jumpguard-policy.schema.json"),
+                    );
                 }
             }
         }
@@ -873,12 +885,15 @@ impl Loader {
             return None;
         }
         if expires < attested_on {
-            self.problems.push(Problem::at(
-                "policy::attestation-expires-early",
-                Place::new(file, a.expires.loc),
-                format!("`expires` {expires} is before `attested_on` {attested_on}"),
-                "before attested_on",
-            ));
+            self.problems.push(
+                Problem::at(
+                    "policy::attestation-expires-early",
+                    Place::new(file, a.expires.loc),
+                    format!("`expires` {expires} is before `attested_on` {attested_on}"),
+                    "before attested_on",
+                )
+                .with_help("an attestation is valid from `attested_on` through `expires`"),
+            );
             return None;
         }
         Some(Attestation {
@@ -936,7 +951,7 @@ impl Loader {
                         at(h.loc),
                         msg,
                         "invalid host",
-                    ));
+                    ).with_help("a waiver's host uses target host syntax: a name, an address, a CIDR range or a glob"));
                     return None;
                 }
             },
