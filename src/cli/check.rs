@@ -52,20 +52,22 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
         .ok_or_else(|| format!("`{s}` is not a severity (critical, high, medium, low, info)"))
 }
 
-pub(crate) fn run(args: CheckArgs, today: Date) -> u8 {
+pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) -> u8 {
     let Some(policy) = super::load_policy(&args.policy, today) else {
         return super::EXIT_ERROR;
     };
-    let Some(estate_path) = &args.estate else {
-        eprintln!("error: live fetching is not available in this build yet; pass --estate FILE (see `jumpguard check --help`)");
-        return super::EXIT_ERROR;
-    };
-    let estate = match Estate::load(estate_path) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return super::EXIT_ERROR;
-        }
+    let estate = match &args.estate {
+        Some(path) => match Estate::load(path) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return super::EXIT_ERROR;
+            }
+        },
+        None => match super::live::fetch_estate(global, Some(&policy)) {
+            Ok(e) => e,
+            Err(code) => return code,
+        },
     };
     if let Some(problem) = configuration_problem(&policy, &estate) {
         let color = super::use_color(std::io::stderr().is_terminal());

@@ -2,6 +2,7 @@
 
 mod check;
 mod explain;
+mod live;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,6 +27,19 @@ pub struct Cli {
     /// Log each API request (method, path, status, duration); never a secret.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// PRA site root, e.g. https://pra.corp.example (credentials: JUMPGUARD_PRA_CLIENT_ID and
+    /// JUMPGUARD_PRA_CLIENT_SECRET).
+    #[arg(long, global = true, env = "JUMPGUARD_PRA_URL", value_name = "URL")]
+    pub pra_url: Option<String>,
+    /// Password Safe site root (credentials: JUMPGUARD_PS_API_KEY, JUMPGUARD_PS_RUNAS).
+    #[arg(long, global = true, env = "JUMPGUARD_PS_URL", value_name = "URL")]
+    pub ps_url: Option<String>,
+    /// PEM file of CA certificates to trust besides the system's (private CAs).
+    #[arg(long, global = true, env = "JUMPGUARD_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Timeout of each API request, in seconds.
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -42,6 +56,15 @@ pub enum Command {
     },
     /// Evaluate a policy against the live configuration or an estate file.
     Check(check::CheckArgs),
+    /// Read the live configuration and write it as an estate file.
+    Fetch {
+        /// Where to write the estate (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Policy whose `sites` give URLs not set by flags or the environment.
+        #[arg(short = 'p', long = "policy")]
+        policy: Option<PathBuf>,
+    },
     /// Explain a rule: what it finds, why it matters, how to fix it.
     Explain {
         /// The rule id, e.g. external-search-bypass. Without it, list every rule.
@@ -68,6 +91,13 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> u8 {
     let today = cli.as_of.unwrap_or_else(|| jiff::Zoned::now().date());
+    let global = live::Global {
+        verbose: cli.verbose,
+        pra_url: cli.pra_url,
+        ps_url: cli.ps_url,
+        ca_cert: cli.ca_cert,
+        timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
+    };
     match cli.command {
         Command::Validate { policy } => match load_policy(&policy, today) {
             Some(p) => {
@@ -87,7 +117,17 @@ fn run(cli: Cli) -> u8 {
             }
             None => EXIT_ERROR,
         },
-        Command::Check(args) => check::run(args, today),
+        Command::Check(args) => check::run(args, &global, today),
+        Command::Fetch { out, policy } => {
+            let policy = match policy {
+                Some(p) => match load_policy(&p, today) {
+                    Some(p) => Some(p),
+                    None => return EXIT_ERROR,
+                },
+                None => None,
+            };
+            live::fetch_to_file(&global, policy.as_ref(), &out)
+        }
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Schema { report } => {
             let schema = if report {

@@ -1,0 +1,152 @@
+//! Connection settings from flags and the environment (never from policy files, apart from
+//! the sites' URLs), and the live fetch as `check`, `fetch` and `plan` use it.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::estate::{Completeness, Estate};
+use crate::policy::Policy;
+use crate::source::{self, FetchOptions, PraSite, Secret};
+
+/// The global connection flags.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    /// `--verbose`.
+    pub verbose: bool,
+    /// `--pra-url` / `JUMPGUARD_PRA_URL`.
+    pub pra_url: Option<String>,
+    /// `--ps-url` / `JUMPGUARD_PS_URL`.
+    pub ps_url: Option<String>,
+    /// `--ca-cert` / `JUMPGUARD_CA_CERT`.
+    pub ca_cert: Option<PathBuf>,
+    /// `--timeout`.
+    pub timeout: Duration,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The fetch settings, or a configuration error (printed; exit 2).
+fn options(global: &Global, policy: Option<&Policy>) -> Result<FetchOptions, String> {
+    let pra_url = global.pra_url.clone().or_else(|| {
+        policy
+            .and_then(|p| p.pra_url.as_ref())
+            .map(|(u, _)| u.clone())
+    });
+    let ps_url = global.ps_url.clone().or_else(|| {
+        policy
+            .and_then(|p| p.password_safe_url.as_ref())
+            .map(|(u, _)| u.clone())
+    });
+    let Some(pra_url) = pra_url else {
+        return Err(
+            "no PRA site is configured: pass --pra-url (or set JUMPGUARD_PRA_URL, or `sites.pra.url` in the policy), or check an estate file with --estate FILE"
+                .into(),
+        );
+    };
+    source::http::site_url(&pra_url, "--pra-url").map_err(|e| e.to_string())?;
+    let (Some(client_id), Some(secret)) = (
+        env("JUMPGUARD_PRA_CLIENT_ID"),
+        env("JUMPGUARD_PRA_CLIENT_SECRET"),
+    ) else {
+        return Err(format!(
+            "the PRA site {pra_url} is configured but its credentials are not: set JUMPGUARD_PRA_CLIENT_ID and JUMPGUARD_PRA_CLIENT_SECRET (an API account of /login > Management > API Configuration)"
+        ));
+    };
+    if let Some(ps) = ps_url {
+        return Err(format!(
+            "a Password Safe site ({ps}) is configured, but this build reads Password Safe only from estate files: unset JUMPGUARD_PS_URL/--ps-url or use --estate FILE"
+        ));
+    }
+    Ok(FetchOptions {
+        pra: Some(PraSite {
+            url: pra_url,
+            client_id,
+            client_secret: Secret::new(secret),
+        }),
+        ca_cert: global.ca_cert.clone(),
+        verbose: global.verbose,
+        progress: std::io::stderr().is_terminal() && !global.verbose,
+        timeout: Some(global.timeout),
+    })
+}
+
+/// Fetches the live estate; on a configuration error prints it and returns the exit code.
+pub(crate) fn fetch_estate(global: &Global, policy: Option<&Policy>) -> Result<Estate, u8> {
+    let options = options(global, policy).map_err(|e| {
+        eprintln!("error: {e}");
+        super::EXIT_ERROR
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            super::EXIT_ERROR
+        })?;
+    let (estate, stats) = runtime.block_on(source::fetch(&options)).map_err(|e| {
+        eprintln!("error: {e}");
+        super::EXIT_ERROR
+    })?;
+    let sources = estate.sources();
+    if global.verbose {
+        eprintln!(
+            "fetched in {:.1}s: {} requests ({} answered 429, {} retried)",
+            stats.elapsed.as_secs_f64(),
+            stats.requests,
+            stats.rate_limited,
+            stats.retries
+        );
+    }
+    for (name, s) in [
+        ("PRA", &sources.pra),
+        ("Password Safe", &sources.password_safe),
+    ] {
+        if matches!(s.status, Completeness::Partial | Completeness::Unavailable) {
+            eprintln!(
+                "warning: {name} could not be read completely: {}",
+                s.reason.as_deref().unwrap_or("no reason given")
+            );
+        }
+    }
+    Ok(estate)
+}
+
+/// `jumpguard fetch --out FILE`: 0 when every source is complete, 3 when one is partial.
+pub(crate) fn fetch_to_file(global: &Global, policy: Option<&Policy>, out: &Path) -> u8 {
+    let estate = match fetch_estate(global, policy) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let text = match serde_json::to_string_pretty(&estate) {
+        Ok(t) => t + "\n",
+        Err(e) => {
+            eprintln!("error: cannot serialize the estate: {e}");
+            return super::EXIT_ERROR;
+        }
+    };
+    if let Err(e) = std::fs::write(out, text) {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        return super::EXIT_ERROR;
+    }
+    let items: usize =
+        estate.pra.jump_item.values().map(Vec::len).sum::<usize>() + estate.pra.jump_client.len();
+    eprintln!(
+        "wrote {}: {items} jump items, {} jump groups, {} jump policies",
+        out.display(),
+        estate.pra.jump_group.len(),
+        estate.pra.jump_policy.len()
+    );
+    let s = estate.sources();
+    if [s.pra.status, s.password_safe.status]
+        .iter()
+        .any(|c| matches!(c, Completeness::Partial | Completeness::Unavailable))
+    {
+        3
+    } else {
+        0
+    }
+}

@@ -1,0 +1,121 @@
+//! Live sources: the API clients of PRA and Password Safe, and the settings they connect with.
+//! All network I/O of jumpguard lives here (and in the simulator).
+
+pub mod http;
+pub mod pra;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::estate::{Estate, SourceStatus, Sources, FORMAT_VERSION};
+
+/// A secret (client secret, API key, password, token). Never printed: `Debug` and `Display`
+/// show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The value, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where and how to reach a PRA site.
+#[derive(Clone, Debug)]
+pub struct PraSite {
+    /// The site root, e.g. `https://pra.corp.example`.
+    pub url: String,
+    /// The API account's client id.
+    pub client_id: String,
+    /// The API account's client secret.
+    pub client_secret: Secret,
+}
+
+/// Settings of a live fetch.
+#[derive(Clone, Debug, Default)]
+pub struct FetchOptions {
+    /// The PRA site, when configured.
+    pub pra: Option<PraSite>,
+    /// A PEM file of extra trusted CA certificates.
+    pub ca_cert: Option<PathBuf>,
+    /// Log each request on stderr.
+    pub verbose: bool,
+    /// Show progress on stderr.
+    pub progress: bool,
+    /// Per-request timeout.
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// Counts of a fetch, for `--verbose` and the README's figures.
+#[derive(Clone, Debug, Default)]
+pub struct FetchStats {
+    /// HTTP requests sent (token requests and retries included).
+    pub requests: u64,
+    /// 429 answers received.
+    pub rate_limited: u64,
+    /// Retries after 5xx or transport errors.
+    pub retries: u64,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+}
+
+/// A problem with the connection settings, found before any request (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A URL that cannot be used.
+    #[error("{0}")]
+    Url(String),
+    /// The CA certificate file.
+    #[error("cannot use the CA certificate {path}: {reason}")]
+    CaCert {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Missing settings.
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// Fetches every configured source into an estate. Failures of the sources do not fail the call:
+/// they mark the source partial or unavailable, with the reason.
+pub async fn fetch(options: &FetchOptions) -> Result<(Estate, FetchStats), ConfigError> {
+    let started = std::time::Instant::now();
+    let transport = http::Transport::new(options)?;
+    let mut estate = Estate {
+        format_version: FORMAT_VERSION,
+        fetched_at: Some(jiff::Timestamp::now().to_string()),
+        ..Estate::default()
+    };
+    let mut sources = Sources {
+        pra: SourceStatus::not_configured(),
+        password_safe: SourceStatus::not_configured(),
+    };
+    if let Some(site) = &options.pra {
+        let (pra, status) = pra::fetch(&transport, site).await;
+        estate.pra = pra;
+        sources.pra = status;
+    }
+    estate.sources = Some(sources);
+    let mut stats = transport.stats();
+    stats.elapsed = started.elapsed();
+    Ok((estate, stats))
+}
