@@ -114,6 +114,69 @@ fn a_partial_source_without_findings_exits_3() {
 }
 
 #[test]
+fn an_incomplete_source_reports_nothing_of_its_own() {
+    // The seed with its PRA half marked partial: findings that rest on PRA data are withheld
+    // (they could be artefacts of what is missing), Password Safe findings stand.
+    let mut seed: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(SEED)
+                .join("estate.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    seed["sources"]["pra"] = serde_json::json!({"status": "partial", "reason": "GET /api/config/v1/jump-policy answered 500"});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("estate.json");
+    std::fs::write(&file, seed.to_string()).unwrap();
+    let (code, report) = check_json(&format!("{SEED}/policies"), file.to_str().unwrap(), &[]);
+    assert_eq!(code, 1);
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"ps-isa-bypass") && rules.contains(&"external-search-bypass"),
+        "{rules:?}"
+    );
+    for pra_rule in [
+        "approval-missing",
+        "membership-override",
+        "personal-jump-item",
+        "unsanctioned-jump-group",
+        "site-personal-jump-item",
+    ] {
+        assert!(
+            !rules.contains(&pra_rule),
+            "{pra_rule} rests on partial PRA data"
+        );
+    }
+    // Below the threshold of what remains, the verdict is incomplete, never compliant.
+    let (code, report) = check_json(
+        &format!("{SEED}/policies"),
+        file.to_str().unwrap(),
+        &["--no-waivers"],
+    );
+    assert_eq!((code, report["verdict"].as_str()), (1, Some("violations")));
+    seed["ps"] = serde_json::json!({});
+    std::fs::write(&file, seed.to_string()).unwrap();
+    // Without Password Safe data only credential-not-found (low) remains.
+    let (code, report) = check_json(
+        &format!("{SEED}/policies"),
+        file.to_str().unwrap(),
+        &["--fail-on", "medium"],
+    );
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (3, Some("incomplete")),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn fail_on_raises_the_threshold() {
     // The seed has critical findings: still 1 with --fail-on critical.
     let (code, _) = check_json(

@@ -26,13 +26,26 @@ pub struct Options {
 }
 
 /// Evaluates a policy against an estate.
+///
+/// A source that was not read completely yields no findings of its own: what is missing from
+/// it (a jump policy whose list failed, a page that was cut short) would otherwise show up as
+/// violations that are not there, and what is hidden in it cannot be ruled out. The verdict is
+/// then `incomplete`, and the source's status says why.
 pub fn evaluate(policy: &Policy, estate: &Estate, options: Options) -> Report {
+    let sources = estate.sources();
+    let trusted = |s: &estate::SourceStatus| s.status == Completeness::Complete;
     let mut ev = Evaluator::new(policy, estate, options);
     ev.settings_and_attestations();
-    ev.jump_items();
-    ev.memberships_and_site();
-    ev.declared_objects();
-    if let Some(ps) = &estate.ps {
+    if trusted(&sources.pra) {
+        ev.jump_items();
+        ev.memberships_and_site();
+        ev.declared_objects();
+    }
+    if let Some(ps) = estate
+        .ps
+        .as_ref()
+        .filter(|_| trusted(&sources.password_safe))
+    {
         ev.password_safe(ps);
     }
     ev.run_level();
@@ -1265,6 +1278,14 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Whether a source was not read completely (then an unmatched waiver proves nothing).
+    fn incomplete(&self) -> bool {
+        let s = self.estate.sources();
+        [s.pra.status, s.password_safe.status]
+            .iter()
+            .any(|c| matches!(c, Completeness::Partial | Completeness::Unavailable))
+    }
+
     fn report_setting(&mut self, s: Setting, target: Option<&Target>, msg: String, place: Place) {
         self.report(
             Rule::UnverifiedSetting,
@@ -1329,7 +1350,7 @@ impl<'a> Evaluator<'a> {
                         vec![waiver_element(w)],
                         w.place,
                     );
-                } else if !used[i] {
+                } else if !used[i] && !self.incomplete() {
                     let msg = format!(
                         "the waiver of `{}`{scope} matches no finding; remove it",
                         w.rule
