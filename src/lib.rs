@@ -16,6 +16,7 @@ pub mod estate;
 pub mod policy;
 pub mod render;
 pub mod rules;
+pub mod sim;
 pub mod source;
 
 /// The version of jumpguard, as written into reports.
