@@ -3,6 +3,7 @@
 mod check;
 mod explain;
 mod live;
+mod sim;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -65,6 +66,8 @@ pub enum Command {
         #[arg(short = 'p', long = "policy")]
         policy: Option<PathBuf>,
     },
+    /// Serve an estate as a simulated appliance on a loopback port (prints `listening on URL`).
+    Sim(sim::SimArgs),
     /// Explain a rule: what it finds, why it matters, how to fix it.
     Explain {
         /// The rule id, e.g. external-search-bypass. Without it, list every rule.
@@ -128,6 +131,7 @@ fn run(cli: Cli) -> u8 {
             };
             live::fetch_to_file(&global, policy.as_ref(), &out)
         }
+        Command::Sim(args) => sim::run(args),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Schema { report } => {
             let schema = if report {

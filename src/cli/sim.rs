@@ -1,0 +1,151 @@
+//! `jumpguard sim`: the simulator on a loopback port, with faults switched on from flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::sim::{SimConfig, Simulator};
+
+/// Arguments of `sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The estate to serve (an estate file, as `fetch` writes it).
+    #[arg(long, value_name = "FILE")]
+    pub estate: PathBuf,
+    /// Where to listen; loopback addresses only (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// The simulated API account's client id.
+    #[arg(long, default_value = "jumpguard-sim")]
+    pub client_id: String,
+    /// The simulated API account's client secret (a test value, never a real one).
+    #[arg(long, default_value = "sim-secret")]
+    pub client_secret: String,
+    /// Do not enforce the appliance's rate limit (20 requests/s, 15,000/hour).
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Answer the first N API requests with 429.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fail_429: u32,
+    /// Answer requests whose path starts with PREFIX with STATUS, N times (N omitted: always).
+    #[arg(long, value_name = "PREFIX:STATUS[:N]")]
+    pub fail_path: Vec<String>,
+    /// Abort the connection of requests whose path starts with PREFIX, N times.
+    #[arg(long, value_name = "PREFIX[:N]")]
+    pub drop_connection: Vec<String>,
+    /// Delay every response by this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay_ms: u64,
+    /// Drop the last row of every list page while the headers announce the full list.
+    #[arg(long)]
+    pub truncate_pages: bool,
+    /// Answer unrecognized query parameters and body fields with 422 instead of 401.
+    #[arg(long)]
+    pub unknown_field_422: bool,
+}
+
+pub(crate) fn run(args: SimArgs) -> u8 {
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "error: the simulator listens on loopback addresses only, not {}",
+            args.listen.ip()
+        );
+        return super::EXIT_ERROR;
+    }
+    let text = match std::fs::read_to_string(&args.estate) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.estate.display());
+            return super::EXIT_ERROR;
+        }
+    };
+    let estate: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {} is not JSON: {e}", args.estate.display());
+            return super::EXIT_ERROR;
+        }
+    };
+    let config = SimConfig {
+        client_id: args.client_id.clone(),
+        client_secret: args.client_secret.clone(),
+        rate_limit: !args.no_rate_limit,
+        unknown_field_status: if args.unknown_field_422 { 422 } else { 401 },
+        ..SimConfig::default()
+    };
+    let sim = match Simulator::new(estate, config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot simulate {}: {e}", args.estate.display());
+            return super::EXIT_ERROR;
+        }
+    };
+    let faults = sim.faults();
+    if args.fail_429 > 0 {
+        faults.force_429(args.fail_429);
+    }
+    for spec in &args.fail_path {
+        let mut parts = spec.splitn(3, ':');
+        let (Some(prefix), Some(Ok(status))) = (parts.next(), parts.next().map(str::parse::<u16>))
+        else {
+            eprintln!("error: --fail-path `{spec}` is not PREFIX:STATUS[:N]");
+            return super::EXIT_ERROR;
+        };
+        let times = parts.next().map_or(Ok(u32::MAX), str::parse::<u32>);
+        let Ok(times) = times else {
+            eprintln!("error: --fail-path `{spec}`: N must be a number");
+            return super::EXIT_ERROR;
+        };
+        faults.fail_path(prefix, status, times);
+    }
+    for spec in &args.drop_connection {
+        let (prefix, times) = match spec.rsplit_once(':') {
+            Some((p, n)) if n.parse::<u32>().is_ok() => (p, n.parse().unwrap_or(1)),
+            _ => (spec.as_str(), u32::MAX),
+        };
+        faults.drop_connections(prefix, times);
+    }
+    if args.delay_ms > 0 {
+        faults.set_delay(args.delay_ms);
+    }
+    faults.truncate_pages(args.truncate_pages);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return super::EXIT_ERROR;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", args.listen);
+                return super::EXIT_ERROR;
+            }
+        };
+        let addr = listener.local_addr().map_or(args.listen, |a| a);
+        println!("listening on http://{addr}");
+        eprintln!(
+            "  export JUMPGUARD_PRA_URL=http://{addr} JUMPGUARD_PRA_CLIENT_ID={} JUMPGUARD_PRA_CLIENT_SECRET=<the --client-secret>",
+            args.client_id
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        tokio::select! {
+            r = sim.serve(listener) => match r {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: the simulator stopped: {e}");
+                    1
+                }
+            },
+            _ = tokio::signal::ctrl_c() => 0,
+        }
+    })
+}
