@@ -452,3 +452,129 @@ fn secrets_appear_nowhere() {
         }
     }
 }
+
+#[test]
+fn a_missing_permission_and_an_older_appliance_are_named() {
+    let sim = start(LIVE_ESTATE);
+    sim.sim
+        .faults()
+        .fail_path("/api/config/v1/vault", 403, u32::MAX);
+    sim.sim
+        .faults()
+        .fail_path("/api/config/v1/jump-item/psql-tunnel-jump", 404, u32::MAX);
+    let o = jumpguard(
+        &sim,
+        SECRET,
+        &[
+            "check",
+            "-p",
+            LIVE_POLICY,
+            "--as-of",
+            "2026-12-01",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reason = report["sources"]["pra"]["reason"].as_str().unwrap();
+    assert!(reason.contains("Manage Vault Accounts"), "{reason}");
+    assert!(
+        reason.contains("may predate Configuration API 1.10"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn tls_failures_and_bad_ca_files_are_explained() {
+    let sim = start(LIVE_ESTATE);
+    // The simulator speaks plain HTTP: a TLS client gets no handshake from it.
+    let https = sim.url.replace("http://", "https://");
+    let o = jumpguard(
+        &sim,
+        SECRET,
+        &["check", "-p", LIVE_POLICY, "--pra-url", &https],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        text(&o.stderr).contains("TLS handshake"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = jumpguard(
+        &sim,
+        SECRET,
+        &["check", "-p", LIVE_POLICY, "--ca-cert", "Cargo.toml"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("cannot use the CA certificate Cargo.toml"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn the_sim_command_serves_an_estate_with_faults_from_flags() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jumpguard"))
+        .args([
+            "sim",
+            "--estate",
+            LIVE_ESTATE,
+            "--listen",
+            "127.0.0.1:0",
+            "--client-id",
+            "jumpguard-test",
+            "--client-secret",
+            SECRET,
+            "--fail-429",
+            "1",
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let sim = Sim {
+        sim: Simulator::new(serde_json::json!({"pra": {}}), SimConfig::default()).unwrap(),
+        url,
+    };
+    let o = jumpguard(
+        &sim,
+        SECRET,
+        &[
+            "--verbose",
+            "check",
+            "-p",
+            LIVE_POLICY,
+            "--as-of",
+            "2026-12-01",
+        ],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("1 answered 429"),
+        "{}",
+        text(&o.stderr)
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_jumpguard"))
+        .args(["sim", "--estate", LIVE_ESTATE, "--listen", "0.0.0.0:0"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("loopback addresses only"));
+}

@@ -337,11 +337,17 @@ fn classify(what: &str, host: &str, e: &reqwest::Error) -> TransportError {
     let mut tls = false;
     while let Some(s) = source {
         let text = s.to_string();
-        if text.contains("certificate")
-            || text.contains("tls")
-            || text.contains("TLS")
-            || text.contains("handshake")
-        {
+        let lower = text.to_lowercase();
+        // rustls reports through io errors; its messages are the only stable signal here.
+        let tls_words = [
+            "certificate",
+            "tls",
+            "handshake",
+            "corrupt message",
+            "invalidcontenttype",
+            "alert",
+        ];
+        if tls_words.iter().any(|k| lower.contains(k)) {
             tls = true;
         }
         detail = text;
