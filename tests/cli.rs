@@ -87,6 +87,27 @@ fn seed_check_reports_the_ecm_situation_at_the_right_places() {
             "{rule} has a path"
         );
     }
+    // The ECM's auto-approve is accepted only while every PRA path is guarded: an unguarded path
+    // to a host whose credential the ECM releases says so.
+    let unguarded = findings
+        .iter()
+        .find(|f| f["rule"] == "approval-missing")
+        .unwrap();
+    assert!(
+        unguarded["message"]
+            .as_str()
+            .unwrap()
+            .contains("the ECM injects `Administrator`"),
+        "{unguarded:#}"
+    );
+    let linux = findings
+        .iter()
+        .find(|f| f["rule"] == "personal-jump-item")
+        .unwrap();
+    assert!(
+        !linux["message"].as_str().unwrap().contains("ECM"),
+        "lnx-db01's accounts are not released by the ECM"
+    );
 }
 
 #[test]

@@ -36,17 +36,18 @@ pub fn evaluate(policy: &Policy, estate: &Estate, options: Options) -> Report {
     let trusted = |s: &estate::SourceStatus| s.status == Completeness::Complete;
     let mut ev = Evaluator::new(policy, estate, options);
     ev.settings_and_attestations();
-    if trusted(&sources.pra) {
-        ev.jump_items();
-        ev.memberships_and_site();
-        ev.declared_objects();
-    }
+    // Password Safe first: what the ECM releases without approval is named on PRA findings.
     if let Some(ps) = estate
         .ps
         .as_ref()
         .filter(|_| trusted(&sources.password_safe))
     {
         ev.password_safe(ps);
+    }
+    if trusted(&sources.pra) {
+        ev.jump_items();
+        ev.memberships_and_site();
+        ev.declared_objects();
     }
     ev.run_level();
     ev.finish()
@@ -130,6 +131,9 @@ struct Evaluator<'a> {
     found: Vec<bool>,
     jump_policies: HashMap<i64, &'a JumpPolicy>,
     memberships: HashMap<i64, Vec<Membership<'a>>>,
+    /// (target, host) → how the ECM releases a credential of that host with no approval: a PRA
+    /// path there that is not guarded gets the credential injected, too.
+    ecm_notes: HashMap<(usize, String), String>,
     ext_search: Option<bool>,
     ticket_system: Option<bool>,
     local_remote: Option<bool>,
@@ -252,6 +256,7 @@ impl<'a> Evaluator<'a> {
             found: vec![false; n],
             jump_policies,
             memberships,
+            ecm_notes: HashMap::new(),
             ext_search: None,
             ticket_system: None,
             local_remote: None,
@@ -547,10 +552,11 @@ impl<'a> Evaluator<'a> {
                     let target = &self.policy.targets[*t];
                     if target.has_requirement() {
                         let msg = format!(
-                            "personal jump item `{}` of `{owner}` reaches {host}; only its owner controls its jump policy, so the {} of `{}` is not enforced",
+                            "personal jump item `{}` of `{owner}` reaches {host}; only its owner controls its jump policy, so the {} of `{}` is not enforced{}",
                             item.name,
                             needs_text(target),
-                            target.name
+                            target.name,
+                            self.ecm_note(*t, host)
                         );
                         let path = vec![
                             item_el.clone(),
@@ -654,14 +660,14 @@ impl<'a> Evaluator<'a> {
                     {
                         let what = match live {
                             Some(p) => format!(
-                                "jump policy `{}`, which {}",
+                                "jump policy `{}`: {}",
                                 p.display_name,
                                 failures
                                     .iter()
                                     .filter(|(r, _)| *r != Rule::UnverifiedSetting)
                                     .map(|(_, m)| m.as_str())
                                     .collect::<Vec<_>>()
-                                    .join(" and ")
+                                    .join("; ")
                             ),
                             None => format!(
                                 "jump policy id {}, which does not exist (no guard)",
@@ -669,10 +675,11 @@ impl<'a> Evaluator<'a> {
                             ),
                         };
                         let msg = format!(
-                            "membership `{}` of jump group `{}` overrides the jump policy of `{}` ({host}) with {what}",
+                            "membership `{}` of jump group `{}` overrides the jump policy of `{}` ({host}) with {what}{}",
                             members[membership.unwrap_or_default()].name,
                             group_el.name,
-                            item.name
+                            item.name,
+                            self.ecm_note(*t, host)
                         );
                         self.report(
                             Rule::MembershipOverride,
@@ -699,8 +706,17 @@ impl<'a> Evaluator<'a> {
                         continue;
                     }
                     for (rule, m) in failures {
+                        let note = if rule == Rule::ApprovalMissing {
+                            self.ecm_note(*t, host)
+                        } else {
+                            String::new()
+                        };
+                        let guard = match live {
+                            Some(p) => format!("jump policy `{}`", p.display_name),
+                            None => "no jump policy".to_string(),
+                        };
                         let msg = format!(
-                            "`{}` ({host}) via jump group `{}`: {m}",
+                            "`{}` ({host}) via jump group `{}`, guarded by {guard}: {m}{note}",
                             item.name, group_el.name
                         );
                         self.report(
@@ -796,38 +812,41 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// `; and <how the ECM releases the host's credential>` when it does so without approval.
+    fn ecm_note(&self, target: usize, host: &str) -> String {
+        self.ecm_notes
+            .get(&(target, host.to_string()))
+            .map_or(String::new(), |n| format!("; and {n}"))
+    }
+
     /// What a jump policy (or none) fails of a target's needs on a jump-item path.
     fn guard_failures(&self, target: &Target, policy: Option<&JumpPolicy>) -> Vec<(Rule, String)> {
         let mut out = Vec::new();
         let approval = policy.is_some_and(|p| p.approval_required);
-        let none = policy.is_none();
         if target.approval {
             if !approval {
-                out.push((
-                    Rule::ApprovalMissing,
-                    if none {
-                        "no jump policy guards this path, so no approval is required".into()
-                    } else {
-                        "its jump policy requires no approval".into()
-                    },
-                ));
+                out.push((Rule::ApprovalMissing, "no approval is required".into()));
             } else if policy.is_some_and(JumpPolicy::self_approval) {
-                out.push((Rule::SelfApproval, "its jump policy lets requesters approve their own requests (approval_approver_scope: anyone)".into()));
+                out.push((
+                    Rule::SelfApproval,
+                    "requesters may approve their own requests (approval_approver_scope: anyone)"
+                        .into(),
+                ));
             }
         }
         if target.comment && !approval {
             out.push((
                 Rule::ReasonMissing,
-                "no approval request is made, so no reason is captured".into(),
+                "no reason is captured (only an approval request carries one)".into(),
             ));
         }
         if target.ticket {
             match policy {
                 Some(p) if p.ticket_id_required => match self.ticket_system {
                     Some(true) => {}
-                    Some(false) => out.push((Rule::TicketIdMissing, "its jump policy requires a ticket ID, but the ticket system is attested as not configured".into())),
+                    Some(false) => out.push((Rule::TicketIdMissing, "ticket_id_required is set, but no ticket system is configured (attested), so no ticket ID is checked".into())),
                     None => out.push((Rule::UnverifiedSetting, format!(
-                        "the jump policy `{}` requires a ticket ID, but whether a ticket system is configured is not attested (pra.ticket_system_configured)",
+                        "jump policy `{}` requires a ticket ID, but whether a ticket system is configured is not attested (pra.ticket_system_configured)",
                         p.display_name
                     ))),
                 },
@@ -1150,7 +1169,27 @@ impl<'a> Evaluator<'a> {
                         path.push(el("role", requestor.role_id, &requestor.name));
                         path.push(el("access_policy", policy.access_policy_id, &policy.name));
                         if is_ecm {
-                            // Path 7 raises nothing itself; what it opens is path 3.
+                            // Path 7 raises nothing itself; what it opens is path 3, and any
+                            // unguarded PRA path to the host (noted on that finding).
+                            let auto = usable
+                                .iter()
+                                .any(|s| s.access_types.iter().any(|a| a.min_approvers < 1));
+                            if account.api_enabled && auto {
+                                let note = format!(
+                                    "the ECM injects `{}` from Password Safe into such sessions with no approval (user group `{}`, access policy `{}`)",
+                                    account.account_name, group.name, policy.name
+                                );
+                                for key in system
+                                    .fields()
+                                    .iter()
+                                    .flatten()
+                                    .filter_map(|f| HostKey::parse(f))
+                                {
+                                    self.ecm_notes
+                                        .entry((t, key.text()))
+                                        .or_insert_with(|| note.clone());
+                                }
+                            }
                             if account.api_enabled && ext_open {
                                 let why = if self.ext_search == Some(true) {
                                     "is attested on"
