@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::estate::{Completeness, Estate};
 use crate::policy::Policy;
-use crate::source::{self, FetchOptions, PraSite, Secret};
+use crate::source::{self, FetchOptions, PraSite, PsAuth, PsSite, Secret};
 
 /// The global connection flags.
 #[derive(Debug, Clone, Default)]
@@ -40,32 +40,62 @@ fn options(global: &Global, policy: Option<&Policy>) -> Result<FetchOptions, Str
             .and_then(|p| p.password_safe_url.as_ref())
             .map(|(u, _)| u.clone())
     });
-    let Some(pra_url) = pra_url else {
+    if pra_url.is_none() && ps_url.is_none() {
         return Err(
-            "no PRA site is configured: pass --pra-url (or set JUMPGUARD_PRA_URL, or `sites.pra.url` in the policy), or check an estate file with --estate FILE"
+            "no site is configured: pass --pra-url (or set JUMPGUARD_PRA_URL, or `sites.pra.url` in the policy), or check an estate file with --estate FILE"
                 .into(),
         );
-    };
-    source::http::site_url(&pra_url, "--pra-url").map_err(|e| e.to_string())?;
-    let (Some(client_id), Some(secret)) = (
-        env("JUMPGUARD_PRA_CLIENT_ID"),
-        env("JUMPGUARD_PRA_CLIENT_SECRET"),
-    ) else {
-        return Err(format!(
-            "the PRA site {pra_url} is configured but its credentials are not: set JUMPGUARD_PRA_CLIENT_ID and JUMPGUARD_PRA_CLIENT_SECRET (an API account of /login > Management > API Configuration)"
-        ));
-    };
-    if let Some(ps) = ps_url {
-        return Err(format!(
-            "a Password Safe site ({ps}) is configured, but this build reads Password Safe only from estate files: unset JUMPGUARD_PS_URL/--ps-url or use --estate FILE"
-        ));
     }
+    let pra = match pra_url {
+        Some(url) => {
+            source::http::site_url(&url, "--pra-url").map_err(|e| e.to_string())?;
+            let (Some(client_id), Some(secret)) = (
+                env("JUMPGUARD_PRA_CLIENT_ID"),
+                env("JUMPGUARD_PRA_CLIENT_SECRET"),
+            ) else {
+                return Err(format!(
+                    "the PRA site {url} is configured but its credentials are not: set JUMPGUARD_PRA_CLIENT_ID and JUMPGUARD_PRA_CLIENT_SECRET (an API account of /login > Management > API Configuration)"
+                ));
+            };
+            Some(PraSite {
+                url,
+                client_id,
+                client_secret: Secret::new(secret),
+            })
+        }
+        None => None,
+    };
+    let ps = match ps_url {
+        Some(url) => {
+            source::http::site_url(&url, "--ps-url").map_err(|e| e.to_string())?;
+            let auth = match (env("JUMPGUARD_PS_API_KEY"), env("JUMPGUARD_PS_CLIENT_ID"), env("JUMPGUARD_PS_CLIENT_SECRET")) {
+                (Some(key), _, _) => {
+                    let Some(runas) = env("JUMPGUARD_PS_RUNAS") else {
+                        return Err("JUMPGUARD_PS_API_KEY is set but JUMPGUARD_PS_RUNAS is not: name the BeyondInsight user the API registration runs as".into());
+                    };
+                    PsAuth::ApiKey {
+                        key: Secret::new(key),
+                        runas,
+                        password: env("JUMPGUARD_PS_PASSWORD").map(Secret::new),
+                    }
+                }
+                (None, Some(client_id), Some(secret)) => PsAuth::OAuth {
+                    client_id,
+                    client_secret: Secret::new(secret),
+                },
+                _ => {
+                    return Err(format!(
+                        "the Password Safe site {url} is configured but its credentials are not: set JUMPGUARD_PS_API_KEY and JUMPGUARD_PS_RUNAS (optionally JUMPGUARD_PS_PASSWORD), or JUMPGUARD_PS_CLIENT_ID and JUMPGUARD_PS_CLIENT_SECRET"
+                    ))
+                }
+            };
+            Some(PsSite { url, auth })
+        }
+        None => None,
+    };
     Ok(FetchOptions {
-        pra: Some(PraSite {
-            url: pra_url,
-            client_id,
-            client_secret: Secret::new(secret),
-        }),
+        pra,
+        ps,
         ca_cert: global.ca_cert.clone(),
         verbose: global.verbose,
         progress: std::io::stderr().is_terminal() && !global.verbose,

@@ -96,8 +96,9 @@ fn run(cli: Cli) -> u8 {
     let today = cli.as_of.unwrap_or_else(|| jiff::Zoned::now().date());
     let global = live::Global {
         verbose: cli.verbose,
-        pra_url: cli.pra_url,
-        ps_url: cli.ps_url,
+        // An empty variable (`JUMPGUARD_PRA_URL=`) means "not configured", as unset does.
+        pra_url: cli.pra_url.filter(|u| !u.trim().is_empty()),
+        ps_url: cli.ps_url.filter(|u| !u.trim().is_empty()),
         ca_cert: cli.ca_cert,
         timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
     };

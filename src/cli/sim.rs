@@ -22,6 +22,18 @@ pub struct SimArgs {
     /// The simulated API account's client secret (a test value, never a real one).
     #[arg(long, default_value = "sim-secret")]
     pub client_secret: String,
+    /// The simulated Password Safe API key (a test value, never a real one).
+    #[arg(long, value_name = "KEY")]
+    pub ps_api_key: Option<String>,
+    /// The run-as user the Password Safe API key is registered for.
+    #[arg(long, default_value = "jumpguard", value_name = "USER")]
+    pub ps_runas: String,
+    /// Require this run-as password (a registration with "User Password Required").
+    #[arg(long, value_name = "PASSWORD")]
+    pub ps_password: Option<String>,
+    /// Simulate a Password Safe release without `AccessPolicies/{id}/Assignees`.
+    #[arg(long)]
+    pub ps_without_assignees: bool,
     /// Do not enforce the appliance's rate limit (20 requests/s, 15,000/hour).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -72,8 +84,19 @@ pub(crate) fn run(args: SimArgs) -> u8 {
         client_secret: args.client_secret.clone(),
         rate_limit: !args.no_rate_limit,
         unknown_field_status: if args.unknown_field_422 { 422 } else { 401 },
+        ps_runas: args.ps_runas.clone(),
+        ps_password: args.ps_password.clone(),
+        ps_assignees: !args.ps_without_assignees,
         ..SimConfig::default()
     };
+    let config = match &args.ps_api_key {
+        Some(key) => SimConfig {
+            ps_api_key: key.clone(),
+            ..config
+        },
+        None => config,
+    };
+    let has_ps = estate.get("ps").is_some();
     let sim = match Simulator::new(estate, config) {
         Ok(s) => s,
         Err(e) => {
@@ -132,9 +155,16 @@ pub(crate) fn run(args: SimArgs) -> u8 {
         let addr = listener.local_addr().map_or(args.listen, |a| a);
         println!("listening on http://{addr}");
         eprintln!(
-            "  export JUMPGUARD_PRA_URL=http://{addr} JUMPGUARD_PRA_CLIENT_ID={} JUMPGUARD_PRA_CLIENT_SECRET=<the --client-secret>",
-            args.client_id
+            "  export JUMPGUARD_PRA_URL=http://{addr} JUMPGUARD_PRA_CLIENT_ID={} JUMPGUARD_PRA_CLIENT_SECRET={}",
+            args.client_id, args.client_secret
         );
+        if has_ps {
+            eprintln!(
+                "  export JUMPGUARD_PS_URL=http://{addr} JUMPGUARD_PS_RUNAS={} JUMPGUARD_PS_API_KEY={}",
+                args.ps_runas,
+                args.ps_api_key.clone().unwrap_or_else(|| SimConfig::default().ps_api_key)
+            );
+        }
         use std::io::Write;
         let _ = std::io::stdout().flush();
         tokio::select! {

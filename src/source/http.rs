@@ -213,11 +213,31 @@ impl Transport {
         what: &str,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, TransportError> {
+        self.send_with(what, build, true).await
+    }
+
+    /// As [`Transport::send`], without the PRA pacing: Password Safe documents no rate limit.
+    pub async fn send_unpaced(
+        &self,
+        what: &str,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, TransportError> {
+        self.send_with(what, build, false).await
+    }
+
+    async fn send_with(
+        &self,
+        what: &str,
+        build: impl Fn() -> RequestBuilder,
+        paced: bool,
+    ) -> Result<Response, TransportError> {
         let _slot = self.slots.acquire().await.ok();
         let mut failures = 0u32;
         let mut limited = 0u32;
         loop {
-            self.pacer.wait().await;
+            if paced {
+                self.pacer.wait().await;
+            }
             let request = build().build().map_err(|e| TransportError::Broken {
                 what: what.to_string(),
                 detail: e.to_string(),

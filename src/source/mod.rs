@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod pra;
+pub mod ps;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -48,11 +49,43 @@ pub struct PraSite {
     pub client_secret: Secret,
 }
 
+/// How jumpguard signs in to Password Safe.
+#[derive(Clone, Debug)]
+pub enum PsAuth {
+    /// An API registration's key, used as a run-as user (`PS-Auth key=…; runas=…; pwd=[…];`).
+    ApiKey {
+        /// The API key.
+        key: Secret,
+        /// The BeyondInsight user the key runs as.
+        runas: String,
+        /// That user's password, when the registration requires it.
+        password: Option<Secret>,
+    },
+    /// An application user's OAuth client credentials (`Auth/connect/token`).
+    OAuth {
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: Secret,
+    },
+}
+
+/// Where and how to reach Password Safe.
+#[derive(Clone, Debug)]
+pub struct PsSite {
+    /// The site root, e.g. `https://ps.corp.example`.
+    pub url: String,
+    /// The credentials.
+    pub auth: PsAuth,
+}
+
 /// Settings of a live fetch.
 #[derive(Clone, Debug, Default)]
 pub struct FetchOptions {
     /// The PRA site, when configured.
     pub pra: Option<PraSite>,
+    /// The Password Safe site, when configured.
+    pub ps: Option<PsSite>,
     /// A PEM file of extra trusted CA certificates.
     pub ca_cert: Option<PathBuf>,
     /// Log each request on stderr.
@@ -109,11 +142,29 @@ pub async fn fetch(options: &FetchOptions) -> Result<(Estate, FetchStats), Confi
         pra: SourceStatus::not_configured(),
         password_safe: SourceStatus::not_configured(),
     };
-    if let Some(site) = &options.pra {
-        let (pra, status) = pra::fetch(&transport, site).await;
+    let (pra, ps) = tokio::join!(
+        async {
+            match &options.pra {
+                Some(site) => Some(pra::fetch(&transport, site).await),
+                None => None,
+            }
+        },
+        async {
+            match &options.ps {
+                Some(site) => Some(ps::fetch(&transport, site).await),
+                None => None,
+            }
+        },
+    );
+    if let Some((pra, status)) = pra {
         estate.pra = pra;
         sources.pra = status;
     }
+    if let Some((ps, status)) = ps {
+        estate.ps = Some(ps);
+        sources.password_safe = status;
+    }
+    transport.finish();
     estate.sources = Some(sources);
     let mut stats = transport.stats();
     stats.elapsed = started.elapsed();
