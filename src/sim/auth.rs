@@ -181,7 +181,8 @@ pub(crate) fn token_endpoint(
     response
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+/// The client id and secret of an HTTP Basic `Authorization` header.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -196,7 +197,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// The body's fields, from a JSON object or a form, whichever it is.
-fn body_fields(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn body_fields(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -1,5 +1,5 @@
 //! Faults a test switches on while the simulator serves: throttling, server errors, revoked
-//! tokens, slowness, short pages and broken connections. Every switch is shared with the running
+//! tokens, expired sessions, slowness, short pages and broken connections. Every switch is shared with the running
 //! server, so a test can flip it between two requests of the client under test.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -14,6 +14,7 @@ pub struct Faults {
     delay_ms: AtomicU64,
     truncate: AtomicBool,
     token_epoch: AtomicU64,
+    ps_session_epoch: AtomicU64,
 }
 
 /// One `fail_path` or `drop_connections` rule.
@@ -29,14 +30,17 @@ const FOREVER: u32 = u32::MAX;
 
 impl Faults {
     /// The next `n` API requests (under `/api/config/v1`) are answered with 429, `Retry-After: 1`
-    /// and the `X-RateLimit-*` headers, whatever the rate limiter says.
+    /// and the `X-RateLimit-*` headers, whatever the rate limiter says. Password Safe documents
+    /// no throttling, so its requests are never forced; `fail_path` with 429 still can.
     pub fn force_429(&self, n: u32) {
         self.forced_429.store(n, Ordering::SeqCst);
     }
 
     /// Requests whose path (the full path, e.g. `/api/config/v1/jump-group`) starts with
     /// `prefix` are answered with `status` and a `{"message": ...}` body, `times` times
-    /// (`u32::MAX`: until the simulator is dropped). Rules added earlier match first.
+    /// (`u32::MAX`: until the simulator is dropped). Rules added earlier match first. Password
+    /// Safe paths (`/BeyondTrust/api/public/v3/...`) match ignoring case, as the API does, and
+    /// get a JSON string body, as its errors are.
     pub fn fail_path(&self, prefix: &str, status: u16, times: u32) {
         lock(&self.failures).push(PathFault {
             prefix: prefix.to_owned(),
@@ -51,20 +55,29 @@ impl Faults {
         self.token_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Every Password Safe session ends, as when the appliance restarts or its idle timeout
+    /// passes: the next request with an old session cookie gets 401 `"User not authenticated"`.
+    /// Sessions signed in afterwards work.
+    pub fn expire_ps_sessions(&self) {
+        self.ps_session_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Every response is delayed by `ms` milliseconds (0: no delay).
     pub fn set_delay(&self, ms: u64) {
         self.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// While on, every non-empty page of a paginated list lacks its last row, while
-    /// `X-BT-Pagination-Total` and `Link` still announce the full list.
+    /// `X-BT-Pagination-Total` and `Link` still announce the full list. On Password Safe, a
+    /// `{TotalCount, Data}` page lacks its last row while `TotalCount` counts it, and a full
+    /// `GET ManagedAccounts` page (as many rows as `limit`) lacks its last row.
     pub fn truncate_pages(&self, on: bool) {
         self.truncate.store(on, Ordering::SeqCst);
     }
 
     /// The next `times` requests whose path starts with `prefix` get a 200 status line and
     /// headers, then part of a body and an aborted connection: the client sees a transport
-    /// error, not an HTTP status.
+    /// error, not an HTTP status. Password Safe paths match ignoring case.
     pub fn drop_connections(&self, prefix: &str, times: u32) {
         lock(&self.drops).push(PathFault {
             prefix: prefix.to_owned(),
@@ -80,14 +93,15 @@ impl Faults {
             .is_ok()
     }
 
-    /// The status a `fail_path` rule imposes on `path`, consuming one of its times.
-    pub(crate) fn take_failure(&self, path: &str) -> Option<u16> {
-        take(&mut lock(&self.failures), path)
+    /// The status a `fail_path` rule imposes on `path`, consuming one of its times;
+    /// `fold_case` compares the prefix ignoring ASCII case.
+    pub(crate) fn take_failure(&self, path: &str, fold_case: bool) -> Option<u16> {
+        take(&mut lock(&self.failures), path, fold_case)
     }
 
     /// Whether a `drop_connections` rule applies to `path`, consuming one of its times.
-    pub(crate) fn take_drop(&self, path: &str) -> bool {
-        take(&mut lock(&self.drops), path).is_some()
+    pub(crate) fn take_drop(&self, path: &str, fold_case: bool) -> bool {
+        take(&mut lock(&self.drops), path, fold_case).is_some()
     }
 
     pub(crate) fn delay_ms(&self) -> u64 {
@@ -102,12 +116,26 @@ impl Faults {
     pub(crate) fn token_epoch(&self) -> u64 {
         self.token_epoch.load(Ordering::SeqCst)
     }
+
+    /// Password Safe sessions remember the epoch they were opened in; `expire_ps_sessions`
+    /// starts a new one.
+    pub(crate) fn ps_session_epoch(&self) -> u64 {
+        self.ps_session_epoch.load(Ordering::SeqCst)
+    }
 }
 
-fn take(rules: &mut Vec<PathFault>, path: &str) -> Option<u16> {
+fn take(rules: &mut Vec<PathFault>, path: &str, fold_case: bool) -> Option<u16> {
+    let matches = |prefix: &str| {
+        if fold_case {
+            path.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        } else {
+            path.starts_with(prefix)
+        }
+    };
     let index = rules
         .iter()
-        .position(|r| r.remaining > 0 && path.starts_with(&r.prefix))?;
+        .position(|r| r.remaining > 0 && matches(&r.prefix))?;
     let rule = &mut rules[index];
     let status = rule.status;
     if rule.remaining != FOREVER {
@@ -133,13 +161,17 @@ mod tests {
     fn path_faults_count_down_and_match_by_prefix() {
         let f = Faults::default();
         f.fail_path("/api/config/v1/jump-group", 500, 2);
-        assert_eq!(f.take_failure("/api/config/v1/jump-item/shell-jump"), None);
         assert_eq!(
-            f.take_failure("/api/config/v1/jump-group/4/user"),
+            f.take_failure("/api/config/v1/jump-item/shell-jump", false),
+            None
+        );
+        assert_eq!(
+            f.take_failure("/api/config/v1/jump-group/4/user", false),
             Some(500)
         );
-        assert_eq!(f.take_failure("/api/config/v1/jump-group"), Some(500));
-        assert_eq!(f.take_failure("/api/config/v1/jump-group"), None);
+        assert_eq!(f.take_failure("/api/config/v1/JUMP-group", false), None);
+        assert_eq!(f.take_failure("/api/config/v1/JUMP-group", true), Some(500));
+        assert_eq!(f.take_failure("/api/config/v1/jump-group", false), None);
     }
 
     #[test]
@@ -147,7 +179,7 @@ mod tests {
         let f = Faults::default();
         f.fail_path("/", 503, u32::MAX);
         for _ in 0..1000 {
-            assert_eq!(f.take_failure("/api/config/v1/user"), Some(503));
+            assert_eq!(f.take_failure("/api/config/v1/user", false), Some(503));
         }
     }
 

@@ -1,7 +1,9 @@
 //! A simulator of the vendors' APIs for tests and demos: an axum server that serves an estate
-//! file the way a BeyondTrust appliance would, with its authentication, pagination, filters,
-//! validation, rate limit and quirks (`reference/pra-config-api.md` §1–§5, §7, §9), and with
-//! faults a test can switch on while it serves.
+//! file the way BeyondTrust's appliances would, with their authentication, pagination, filters,
+//! validation, rate limits and quirks, and with faults a test can switch on while it serves.
+//! The PRA Configuration API lives under `/api/config/v1` (`reference/pra-config-api.md` §1–§5,
+//! §7, §9); the Password Safe public API under `/BeyondTrust/api/public/v3`
+//! (`reference/password-safe-api.md` §1–§6, §10), served when the estate has a `ps` half.
 //!
 //! Behaviour the reference marks as inferred is chosen here and made configurable where a
 //! client might care: the status of unrecognized fields ([`SimConfig::unknown_field_status`]),
@@ -27,8 +29,13 @@ mod limit;
 mod pra;
 mod pra_model;
 mod pra_rules;
+mod ps;
+mod ps_auth;
+mod ps_store;
 mod server;
 
+#[cfg(test)]
+mod ps_tests;
 #[cfg(test)]
 mod tests;
 
@@ -61,6 +68,24 @@ pub struct SimConfig {
     /// Clamp `per_page` outside 5–100 into that range instead of answering 422. The spec only
     /// gives the range (§2.4); which of the two the appliance does is unverified (§10.2).
     pub clamp_per_page: bool,
+    /// The Password Safe API key (`PS-Auth key=...`) of the one simulated API registration.
+    pub ps_api_key: String,
+    /// The user the API key runs as (`runas=...`, compared ignoring case; optional in the
+    /// header).
+    pub ps_runas: String,
+    /// The run-as user's password. When set, the registration has "User Password Required" and
+    /// `SignAppin` needs `pwd=[...]`.
+    pub ps_password: Option<String>,
+    /// The OAuth client id of the Password Safe application user (`Auth/connect/token`).
+    pub ps_client_id: String,
+    /// The OAuth client secret of the Password Safe application user.
+    pub ps_client_secret: String,
+    /// A Password Safe session ends after this long without a request (20 minutes on the
+    /// appliance).
+    pub ps_session_idle: Duration,
+    /// Whether `GET AccessPolicies/{id}/Assignees` exists; false simulates an older release,
+    /// where it answers 404.
+    pub ps_assignees: bool,
 }
 
 impl Default for SimConfig {
@@ -74,12 +99,20 @@ impl Default for SimConfig {
             max_tokens: 30,
             unknown_field_status: 401,
             clamp_per_page: false,
+            // Obviously fake, and 128 characters like a real API key.
+            ps_api_key: "0123456789abcdef".repeat(8),
+            ps_runas: "jumpguard".into(),
+            ps_password: None,
+            ps_client_id: "jumpguard-sim-ps".into(),
+            ps_client_secret: "sim-ps-secret".into(),
+            ps_session_idle: Duration::from_secs(20 * 60),
+            ps_assignees: true,
         }
     }
 }
 
 impl std::fmt::Debug for SimConfig {
-    /// Everything but the secret.
+    /// Everything but the secrets.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimConfig")
             .field("client_id", &self.client_id)
@@ -89,6 +122,16 @@ impl std::fmt::Debug for SimConfig {
             .field("max_tokens", &self.max_tokens)
             .field("unknown_field_status", &self.unknown_field_status)
             .field("clamp_per_page", &self.clamp_per_page)
+            .field("ps_api_key", &"<redacted>")
+            .field("ps_runas", &self.ps_runas)
+            .field(
+                "ps_password",
+                &self.ps_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("ps_client_id", &self.ps_client_id)
+            .field("ps_client_secret", &"<redacted>")
+            .field("ps_session_idle", &self.ps_session_idle)
+            .field("ps_assignees", &self.ps_assignees)
             .finish()
     }
 }
@@ -106,6 +149,9 @@ pub(crate) struct Inner {
     tokens: Mutex<auth::Tokens>,
     limiter: Mutex<limit::Limiter>,
     pra: Mutex<pra::Store>,
+    /// The Password Safe site; `None` when the estate has no `ps` half.
+    ps: Option<Mutex<ps_store::Store>>,
+    ps_auth: Mutex<ps_auth::PsAuth>,
     requests: AtomicU64,
 }
 
@@ -132,7 +178,14 @@ impl Simulator {
         let serde_json::Value::Object(estate) = estate else {
             return Err("an estate must be a JSON object".into());
         };
+        if config.ps_api_key.is_empty() {
+            return Err("ps_api_key must not be empty".into());
+        }
         let store = pra::Store::from_estate(estate.get("pra"))?;
+        let ps = match estate.get("ps") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(ps) => Some(Mutex::new(ps_store::Store::from_estate(ps)?)),
+        };
         Ok(Simulator {
             inner: Arc::new(Inner {
                 config,
@@ -140,6 +193,8 @@ impl Simulator {
                 tokens: Mutex::default(),
                 limiter: Mutex::default(),
                 pra: Mutex::new(store),
+                ps,
+                ps_auth: Mutex::default(),
                 requests: AtomicU64::new(0),
             }),
         })
@@ -150,7 +205,8 @@ impl Simulator {
         &self.inner.faults
     }
 
-    /// The routes: `POST /oauth2/token` and the PRA Configuration API under `/api/config/v1`.
+    /// The routes: `POST /oauth2/token` and the PRA Configuration API under `/api/config/v1`;
+    /// the Password Safe public API under `/BeyondTrust/api/public/v3`.
     pub fn router(&self) -> axum::Router {
         server::router(self.inner.clone())
     }
@@ -167,8 +223,24 @@ impl Simulator {
         faults::lock(&self.inner.pra).snapshot()
     }
 
-    /// Every bearer token issued so far, valid or not: for tests that check no output leaks
-    /// one.
+    /// The Password Safe collections as they stand after every write, in the estate's `ps`
+    /// shape, every collection present (`roles` as `GET Roles` serves them); `null` when the
+    /// estate has no `ps` half.
+    pub fn ps_snapshot(&self) -> serde_json::Value {
+        self.inner
+            .ps
+            .as_ref()
+            .map_or(serde_json::Value::Null, |ps| faults::lock(ps).snapshot())
+    }
+
+    /// Every Password Safe secret issued so far, valid or not: access tokens, session ids and
+    /// verification tokens, for tests that check no output leaks one.
+    pub fn issued_ps_secrets(&self) -> Vec<String> {
+        faults::lock(&self.inner.ps_auth).history().to_vec()
+    }
+
+    /// Every PRA bearer token issued so far, valid or not: for tests that check no output
+    /// leaks one.
     pub fn issued_tokens(&self) -> Vec<String> {
         faults::lock(&self.inner.tokens).history().to_vec()
     }

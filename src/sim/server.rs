@@ -1,6 +1,7 @@
-//! The request pipeline every route shares: counting, the delay, injected faults, the token
-//! endpoint, forced 429s, bearer authentication, the rate limit, then the API the path belongs
-//! to.
+//! The request pipeline every route shares: counting, the delay, injected faults, then the API
+//! the path belongs to. PRA requests then pass the token endpoint, forced 429s, bearer
+//! authentication and the rate limit; Password Safe requests authenticate by their own session
+//! and are never throttled (its API documents no limit).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use axum::Router;
 use super::faults::lock;
 use super::http::{message, parse_urlencoded, ApiRequest};
 use super::limit::{retry_after_secs, PER_HOUR};
-use super::{auth, pra, Inner};
+use super::{auth, pra, ps, ps_auth, Inner};
 
 /// The token endpoint, at the site root (§1.1).
 const TOKEN_PATH: &str = "/oauth2/token";
@@ -35,13 +36,17 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     }
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
-    let response = if inner.faults.take_drop(&path) {
+    let is_ps = ps::under_base(&path).is_some();
+    let response = if inner.faults.take_drop(&path, is_ps) {
         dropped_connection()
-    } else if let Some(status) = inner.faults.take_failure(&path) {
-        message(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            &format!("Simulated failure of {path}"),
-        )
+    } else if let Some(status) = inner.faults.take_failure(&path, is_ps) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let text = format!("Simulated failure of {path}");
+        if is_ps {
+            ps_auth::text(status, &text)
+        } else {
+            message(status, &text)
+        }
     } else {
         match axum::body::to_bytes(body, MAX_BODY).await {
             Err(_) => message(
@@ -65,14 +70,20 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             }
         }
     };
-    with_rate_headers(&inner, response)
+    if is_ps {
+        response
+    } else {
+        with_rate_headers(&inner, response)
+    }
 }
 
 fn route(inner: &Inner, headers: &axum::http::HeaderMap, request: ApiRequest) -> Response {
     if request.path == TOKEN_PATH {
         return auth::token_endpoint(inner, &request.method, headers, &request.body);
     }
-    // Password Safe's API will get its own base beside this one, behind the same pipeline.
+    if let Some(rest) = ps::under_base(&request.path) {
+        return ps::handle(inner, headers, &request, rest);
+    }
     let Some(rest) = under(&request.path, pra::BASE) else {
         return message(
             StatusCode::NOT_FOUND,
