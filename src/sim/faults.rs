@@ -86,6 +86,13 @@ impl Faults {
         });
     }
 
+    /// Lifts every `fail_path` and `drop_connections` rule, spent or not: the appliance
+    /// recovers.
+    pub fn clear_path_faults(&self) {
+        lock(&self.failures).clear();
+        lock(&self.drops).clear();
+    }
+
     /// Consumes one forced 429, if any are left.
     pub(crate) fn take_429(&self) -> bool {
         self.forced_429
@@ -181,6 +188,16 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(f.take_failure("/api/config/v1/user", false), Some(503));
         }
+    }
+
+    #[test]
+    fn cleared_faults_stop_at_once() {
+        let f = Faults::default();
+        f.fail_path("/", 503, u32::MAX);
+        f.drop_connections("/", u32::MAX);
+        f.clear_path_faults();
+        assert_eq!(f.take_failure("/api/config/v1/user", false), None);
+        assert!(!f.take_drop("/api/config/v1/user", false));
     }
 
     #[test]

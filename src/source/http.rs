@@ -66,6 +66,76 @@ pub enum TransportError {
     },
 }
 
+/// An answer whose status the caller judges: writes report the vendor's message on failure.
+#[derive(Clone, Debug)]
+pub(crate) struct ApiResponse {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The body as JSON; `Null` when empty, a JSON string when it was not JSON.
+    pub body: serde_json::Value,
+}
+
+impl ApiResponse {
+    /// Reads a response's status and body.
+    pub(crate) async fn read(response: Response) -> ApiResponse {
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let body = if text.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        ApiResponse { status, body }
+    }
+
+    /// Whether the status is 2xx.
+    pub(crate) fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The status and what the vendor said about it: PRA's `{"message", "errors"}` envelope,
+    /// Password Safe's JSON string, or the start of any other body.
+    pub(crate) fn problem(&self) -> String {
+        use serde_json::Value;
+        let mut said = match &self.body {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Object(map) => {
+                let mut text = map
+                    .get("message")
+                    .or_else(|| map.get("Message"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| self.body.to_string());
+                if let Some(Value::Object(errors)) = map.get("errors") {
+                    let fields: Vec<String> = errors
+                        .iter()
+                        .map(|(field, messages)| match messages {
+                            Value::Array(list) => {
+                                let list: Vec<&str> =
+                                    list.iter().filter_map(Value::as_str).collect();
+                                format!("{field}: {}", list.join(" "))
+                            }
+                            other => format!("{field}: {other}"),
+                        })
+                        .collect();
+                    if !fields.is_empty() {
+                        text = format!("{text} ({})", fields.join("; "));
+                    }
+                }
+                text
+            }
+            other => other.to_string(),
+        };
+        said = said.trim().chars().take(300).collect();
+        if said.is_empty() {
+            self.status.to_string()
+        } else {
+            format!("{}: {said}", self.status)
+        }
+    }
+}
+
 fn body_hint(body: &str) -> String {
     let b = body.trim();
     if b.is_empty() {
@@ -189,6 +259,15 @@ impl Transport {
         }
     }
 
+    /// Runs `f` (which writes to the terminal) with the progress display hidden, so its lines
+    /// and the spinner do not garble each other.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.progress {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     /// Ends the progress display.
     pub fn finish(&self) {
         if let Some(bar) = &self.progress {
@@ -225,11 +304,34 @@ impl Transport {
         self.send_with(what, build, false).await
     }
 
+    /// As [`Transport::send`] (`paced`: with the PRA pacing), for a request that must not be
+    /// repeated blindly, such as a `POST` that creates: a 429 is still waited out (the appliance
+    /// did not process the request), but a 5xx answer is returned as it is and a broken
+    /// connection is not retried, because the appliance may have acted on it already.
+    pub async fn send_once(
+        &self,
+        what: &str,
+        build: impl Fn() -> RequestBuilder,
+        paced: bool,
+    ) -> Result<Response, TransportError> {
+        self.send_inner(what, build, paced, false).await
+    }
+
     async fn send_with(
         &self,
         what: &str,
         build: impl Fn() -> RequestBuilder,
         paced: bool,
+    ) -> Result<Response, TransportError> {
+        self.send_inner(what, build, paced, true).await
+    }
+
+    async fn send_inner(
+        &self,
+        what: &str,
+        build: impl Fn() -> RequestBuilder,
+        paced: bool,
+        repeatable: bool,
     ) -> Result<Response, TransportError> {
         let _slot = self.slots.acquire().await.ok();
         let mut failures = 0u32;
@@ -266,7 +368,7 @@ impl Transport {
                         self.pacer.hold_until(Instant::now() + wait);
                         continue;
                     }
-                    if status.is_server_error() {
+                    if status.is_server_error() && repeatable {
                         failures += 1;
                         if failures >= MAX_ATTEMPTS {
                             return Err(status_error(what, response).await);
@@ -288,7 +390,7 @@ impl Transport {
                         return Err(err);
                     }
                     failures += 1;
-                    if failures >= MAX_ATTEMPTS {
+                    if failures >= MAX_ATTEMPTS || !repeatable {
                         return Err(err);
                     }
                     self.retries.fetch_add(1, Ordering::Relaxed);

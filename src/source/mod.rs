@@ -8,7 +8,7 @@ pub mod ps;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::estate::{Estate, SourceStatus, Sources, FORMAT_VERSION};
+use crate::estate::{Completeness, Estate, SourceStatus, Sources, FORMAT_VERSION};
 
 /// A secret (client secret, API key, password, token). Never printed: `Debug` and `Display`
 /// show `***`.
@@ -133,40 +133,106 @@ pub enum ConfigError {
 pub async fn fetch(options: &FetchOptions) -> Result<(Estate, FetchStats), ConfigError> {
     let started = std::time::Instant::now();
     let transport = http::Transport::new(options)?;
-    let mut estate = Estate {
-        format_version: FORMAT_VERSION,
-        fetched_at: Some(jiff::Timestamp::now().to_string()),
-        ..Estate::default()
-    };
-    let mut sources = Sources {
-        pra: SourceStatus::not_configured(),
-        password_safe: SourceStatus::not_configured(),
-    };
-    let (pra, ps) = tokio::join!(
-        async {
-            match &options.pra {
-                Some(site) => Some(pra::fetch(&transport, site).await),
-                None => None,
-            }
-        },
-        async {
-            match &options.ps {
-                Some(site) => Some(ps::fetch(&transport, site).await),
-                None => None,
-            }
-        },
-    );
-    if let Some((pra, status)) = pra {
-        estate.pra = pra;
-        sources.pra = status;
-    }
-    if let Some((ps, status)) = ps {
-        estate.ps = Some(ps);
-        sources.password_safe = status;
-    }
+    let live = Live::open(&transport, options).await;
+    let estate = live.read().await;
+    live.close().await;
     transport.finish();
-    estate.sources = Some(sources);
     let mut stats = transport.stats();
     stats.elapsed = started.elapsed();
     Ok((estate, stats))
+}
+
+/// The signed-in sessions of one run, shared by its reads and writes: one PRA token and one
+/// Password Safe session however often the run reads (`apply` reads, writes, reads again).
+pub(crate) struct Live<'a> {
+    /// The transport every request goes through.
+    pub transport: &'a http::Transport,
+    /// PRA: `None` when not configured, the reason when signing in failed.
+    pub pra: Option<Result<pra::PraSession<'a>, String>>,
+    /// Password Safe, likewise.
+    pub ps: Option<Result<ps::PsSession<'a>, String>>,
+}
+
+impl<'a> Live<'a> {
+    /// Signs in to every configured site, concurrently.
+    pub(crate) async fn open(
+        transport: &'a http::Transport,
+        options: &'a FetchOptions,
+    ) -> Live<'a> {
+        let (pra, ps) = tokio::join!(
+            async {
+                match &options.pra {
+                    Some(site) => {
+                        transport.status("PRA: signing in");
+                        let session = pra::PraSession::open(transport, site).await;
+                        Some(session.map_err(|e| e.to_string()))
+                    }
+                    None => None,
+                }
+            },
+            async {
+                match &options.ps {
+                    Some(site) => {
+                        transport.status("Password Safe: signing in");
+                        let session = ps::PsSession::open(transport, site).await;
+                        Some(session.map_err(|e| e.to_string()))
+                    }
+                    None => None,
+                }
+            },
+        );
+        Live { transport, pra, ps }
+    }
+
+    /// Reads every configured site into an estate, concurrently. A site that could not be
+    /// signed in to is unavailable, with the reason.
+    pub(crate) async fn read(&self) -> Estate {
+        let fetched_at = jiff::Timestamp::now().to_string();
+        let unavailable = |reason: &String| SourceStatus {
+            status: Completeness::Unavailable,
+            reason: Some(reason.clone()),
+        };
+        let (pra, ps) = tokio::join!(
+            async {
+                match &self.pra {
+                    Some(Ok(session)) => Some(session.read().await),
+                    Some(Err(reason)) => Some((Default::default(), unavailable(reason))),
+                    None => None,
+                }
+            },
+            async {
+                match &self.ps {
+                    Some(Ok(session)) => Some(session.read().await),
+                    Some(Err(reason)) => Some((Default::default(), unavailable(reason))),
+                    None => None,
+                }
+            },
+        );
+        let mut estate = Estate {
+            format_version: FORMAT_VERSION,
+            fetched_at: Some(fetched_at),
+            ..Estate::default()
+        };
+        let mut sources = Sources {
+            pra: SourceStatus::not_configured(),
+            password_safe: SourceStatus::not_configured(),
+        };
+        if let Some((pra, status)) = pra {
+            estate.pra = pra;
+            sources.pra = status;
+        }
+        if let Some((ps, status)) = ps {
+            estate.ps = Some(ps);
+            sources.password_safe = status;
+        }
+        estate.sources = Some(sources);
+        estate
+    }
+
+    /// Signs out of Password Safe (PRA tokens simply expire).
+    pub(crate) async fn close(&self) {
+        if let Some(Ok(ps)) = &self.ps {
+            ps.sign_out().await;
+        }
+    }
 }

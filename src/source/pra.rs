@@ -10,8 +10,8 @@ use reqwest::{Method, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::http::{site_url, Transport, TransportError};
-use super::{PraSite, Secret};
+use super::http::{site_url, ApiResponse, Transport, TransportError};
+use super::{ConfigError, PraSite, Secret};
 use crate::estate::{Completeness, JumpItemType, Pra, SourceStatus};
 
 /// The API path under the site root.
@@ -59,12 +59,17 @@ pub enum PraError {
         /// What was wrong.
         detail: String,
     },
+    /// The site settings are unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The transport failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
 }
 
-struct Client<'a> {
+/// A signed-in PRA API account: one cached token, renewed once on a 401. `fetch` reads through
+/// it; `plan::apply` writes through it.
+pub(crate) struct PraSession<'a> {
     transport: &'a Transport,
     root: Url,
     client_id: String,
@@ -76,8 +81,9 @@ struct Client<'a> {
 /// Reads everything the estate needs from a PRA site. Never fails: a failure leaves the source
 /// partial (some collections read) or unavailable (none), with the reasons.
 pub async fn fetch(transport: &Transport, site: &PraSite) -> (Pra, SourceStatus) {
-    let root = match site_url(&site.url, "--pra-url") {
-        Ok(u) => u,
+    transport.status("PRA: signing in");
+    let client = match PraSession::open(transport, site).await {
+        Ok(client) => client,
         Err(e) => {
             return (
                 Pra::default(),
@@ -88,24 +94,13 @@ pub async fn fetch(transport: &Transport, site: &PraSite) -> (Pra, SourceStatus)
             )
         }
     };
-    let client = Client {
-        transport,
-        root,
-        client_id: site.client_id.clone(),
-        client_secret: site.client_secret.clone(),
-        token: tokio::sync::Mutex::new(None),
-        token_requests: Mutex::new(0),
-    };
-    transport.status("PRA: signing in");
-    if let Err(e) = client.token(None).await {
-        return (
-            Pra::default(),
-            SourceStatus {
-                status: Completeness::Unavailable,
-                reason: Some(e.to_string()),
-            },
-        );
-    }
+    client.read().await
+}
+
+/// Reads everything the estate needs through a signed-in session; what cannot be read leaves
+/// the source partial, with the reasons.
+async fn read_all(client: &PraSession<'_>) -> (Pra, SourceStatus) {
+    let transport = client.transport;
     let mut errors: Vec<String> = Vec::new();
     let mut pra = Pra::default();
     transport.status("PRA: reading collections");
@@ -240,7 +235,91 @@ pub async fn fetch(transport: &Transport, site: &PraSite) -> (Pra, SourceStatus)
     (pra, status)
 }
 
-impl Client<'_> {
+impl<'a> PraSession<'a> {
+    /// Checks the site URL and requests the run's token.
+    pub(crate) async fn open(
+        transport: &'a Transport,
+        site: &PraSite,
+    ) -> Result<PraSession<'a>, PraError> {
+        let root = site_url(&site.url, "--pra-url")?;
+        let session = PraSession {
+            transport,
+            root,
+            client_id: site.client_id.clone(),
+            client_secret: site.client_secret.clone(),
+            token: tokio::sync::Mutex::new(None),
+            token_requests: Mutex::new(0),
+        };
+        session.token(None).await?;
+        Ok(session)
+    }
+
+    /// Reads the whole site, as [`fetch`] does, through this session.
+    pub(crate) async fn read(&self) -> (Pra, SourceStatus) {
+        read_all(self).await
+    }
+
+    /// `GET {path}` (path and query under `/api/config/v1`), answer as it is.
+    pub(crate) async fn get(&self, path: &str) -> Result<ApiResponse, PraError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// `POST {path}` with a JSON body. Never repeated after a 5xx or a broken connection: the
+    /// appliance may have acted on it (a create would create twice).
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<ApiResponse, PraError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// `PATCH {path}` with a JSON body.
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Result<ApiResponse, PraError> {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    /// `DELETE {path}`.
+    pub(crate) async fn delete(&self, path: &str) -> Result<ApiResponse, PraError> {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// One request with the bearer token, paced; a 401 gets one new token and one replay (a
+    /// second 401 is returned: the API also answers 401 to unrecognized fields). The status
+    /// is the caller's to judge.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<ApiResponse, PraError> {
+        let url = self.url(path)?;
+        let what = format!("{method} {}", url.path());
+        let repeatable = method != Method::POST;
+        let mut token = self.token(None).await?;
+        let mut attempt = 0;
+        loop {
+            let build = || {
+                let mut r = self
+                    .transport
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(token.expose())
+                    .header("Accept", "application/json");
+                if let Some(b) = body {
+                    r = r.json(b);
+                }
+                r
+            };
+            let response = if repeatable {
+                self.transport.send(&what, build).await?
+            } else {
+                self.transport.send_once(&what, build, true).await?
+            };
+            if response.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
+                attempt += 1;
+                token = self.token(Some(&token)).await?;
+                continue;
+            }
+            return Ok(ApiResponse::read(response).await);
+        }
+    }
+
     fn url(&self, path_and_query: &str) -> Result<Url, PraError> {
         self.root
             .join(&format!("{API_BASE}{path_and_query}"))
@@ -315,7 +394,7 @@ impl Client<'_> {
     }
 
     /// GET with the bearer token; a 401 gets one new token and one replay.
-    async fn get(&self, url: Url) -> Result<Response, PraError> {
+    async fn get_checked(&self, url: Url) -> Result<Response, PraError> {
         let what = format!("GET {}", url.path());
         let mut token = self.token(None).await?;
         for attempt in 0..2 {
@@ -356,7 +435,7 @@ impl Client<'_> {
     /// One unpaginated JSON document.
     async fn get_json(&self, path: String) -> Result<Value, PraError> {
         let url = self.url(&path)?;
-        let response = self.get(url).await?;
+        let response = self.get_checked(url).await?;
         response.json().await.map_err(|e| PraError::Unexpected {
             what: format!("GET {path}"),
             detail: e.to_string(),
@@ -372,7 +451,7 @@ impl Client<'_> {
         let mut announced: Option<usize> = None;
         let mut page = 1u32;
         loop {
-            let response = self.get(url.clone()).await?;
+            let response = self.get_checked(url.clone()).await?;
             let headers = response.headers().clone();
             let header = |name: &str| {
                 headers

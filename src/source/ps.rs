@@ -10,8 +10,8 @@ use reqwest::{Method, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::http::{site_url, Transport, TransportError};
-use super::{PsAuth, PsSite, Secret};
+use super::http::{site_url, ApiResponse, Transport, TransportError};
+use super::{ConfigError, PsAuth, PsSite, Secret};
 use crate::estate::{self, Completeness, Ps, SourceStatus};
 
 /// The API path under the site root.
@@ -61,12 +61,17 @@ pub enum PsError {
         /// What was wrong.
         detail: String,
     },
+    /// The site settings are unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The transport failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
 }
 
-struct Session<'a> {
+/// A Password Safe cookie session, signed in again once on a 401. `fetch` reads through it;
+/// `plan::apply` writes through it. Call [`PsSession::sign_out`] when done, also after errors.
+pub(crate) struct PsSession<'a> {
     transport: &'a Transport,
     root: Url,
     site: &'a PsSite,
@@ -80,25 +85,28 @@ struct Session<'a> {
 /// Reads everything the estate needs from Password Safe. Never fails: a failure leaves the
 /// source partial or unavailable, with the reasons.
 pub async fn fetch(transport: &Transport, site: &PsSite) -> (Ps, SourceStatus) {
-    let root = match site_url(&site.url, "--ps-url") {
-        Ok(u) => u,
+    transport.status("Password Safe: signing in");
+    let session = match PsSession::open(transport, site).await {
+        Ok(session) => session,
         Err(e) => return (Ps::default(), unavailable(e.to_string())),
     };
-    let session = Session {
-        transport,
-        root,
-        site,
-        authorization: tokio::sync::Mutex::new(None),
-        cookie: tokio::sync::Mutex::new(None),
-    };
-    transport.status("Password Safe: signing in");
-    if let Err(e) = session.sign_in().await {
-        return (Ps::default(), unavailable(e.to_string()));
-    }
-    let mut errors = Vec::new();
-    let ps = read_all(&session, &mut errors).await;
+    let read = session.read().await;
     session.sign_out().await;
-    let status = if errors.is_empty() {
+    read
+}
+
+impl PsSession<'_> {
+    /// Reads the whole site, as [`fetch`] does, through this session (which stays open).
+    pub(crate) async fn read(&self) -> (Ps, SourceStatus) {
+        let mut errors = Vec::new();
+        let ps = read_all(self, &mut errors).await;
+        (ps, source_status(&errors))
+    }
+}
+
+/// Complete when nothing failed, else partial with the first reasons.
+fn source_status(errors: &[String]) -> SourceStatus {
+    if errors.is_empty() {
         SourceStatus::complete()
     } else {
         let more = if errors.len() > 3 {
@@ -113,8 +121,7 @@ pub async fn fetch(transport: &Transport, site: &PsSite) -> (Ps, SourceStatus) {
                 errors[..errors.len().min(3)].join("; ")
             )),
         }
-    };
-    (ps, status)
+    }
 }
 
 fn unavailable(reason: String) -> SourceStatus {
@@ -128,7 +135,7 @@ fn take<T>(result: Result<T, PsError>, errors: &mut Vec<String>) -> Option<T> {
     result.map_err(|e| errors.push(e.to_string())).ok()
 }
 
-async fn read_all(s: &Session<'_>, errors: &mut Vec<String>) -> Ps {
+async fn read_all(s: &PsSession<'_>, errors: &mut Vec<String>) -> Ps {
     let mut ps = Ps::default();
     s.transport.status("Password Safe: reading collections");
     let (systems, rules, groups, roles, policies, tickets, registrations) = tokio::join!(
@@ -299,7 +306,94 @@ struct Assignee {
     smart_rule_is_active: Option<bool>,
 }
 
-impl Session<'_> {
+impl<'a> PsSession<'a> {
+    /// Checks the site URL and signs in.
+    pub(crate) async fn open(
+        transport: &'a Transport,
+        site: &'a PsSite,
+    ) -> Result<PsSession<'a>, PsError> {
+        let root = site_url(&site.url, "--ps-url")?;
+        let session = PsSession {
+            transport,
+            root,
+            site,
+            authorization: tokio::sync::Mutex::new(None),
+            cookie: tokio::sync::Mutex::new(None),
+        };
+        session.sign_in().await?;
+        Ok(session)
+    }
+
+    /// `GET {path}` (under `/BeyondTrust/api/public/v3/`), answer as it is.
+    pub(crate) async fn get(&self, path: &str) -> Result<ApiResponse, PsError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// `POST {path}` with a JSON body; never repeated after a 5xx or a broken connection.
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<ApiResponse, PsError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// `PUT {path}` with a JSON body.
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> Result<ApiResponse, PsError> {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    /// `DELETE {path}`.
+    pub(crate) async fn delete(&self, path: &str) -> Result<ApiResponse, PsError> {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// One request with the session; a 401 signs in again once and replays. The status is the
+    /// caller's to judge.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<ApiResponse, PsError> {
+        let url = self.url(path)?;
+        let what = format!("{method} {}", url.path());
+        for attempt in 0..2 {
+            let cookie = self
+                .cookie
+                .lock()
+                .await
+                .clone()
+                .unwrap_or_else(|| Secret::new(""));
+            let authorization = self.authorization.lock().await.clone();
+            let build = || {
+                let mut r = self
+                    .transport
+                    .request(method.clone(), url.clone())
+                    .header("Cookie", cookie.expose())
+                    .header("Accept", "application/json");
+                if let Some(a) = &authorization {
+                    r = r.header("Authorization", a.expose());
+                }
+                match body {
+                    Some(b) => r.json(b),
+                    // Password Safe wants a body on every write, even an empty one.
+                    None if method != Method::GET => r.body(""),
+                    None => r,
+                }
+            };
+            let response = if method == Method::POST {
+                self.transport.send_once(&what, build, false).await?
+            } else {
+                self.transport.send_unpaced(&what, build).await?
+            };
+            if response.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
+                self.renew(&cookie).await?;
+                continue;
+            }
+            return Ok(ApiResponse::read(response).await);
+        }
+        Err(PsError::BadCredentials(
+            "401 again right after signing in".into(),
+        ))
+    }
+
     fn url(&self, path_and_query: &str) -> Result<Url, PsError> {
         self.root
             .join(&format!("{API_BASE}{path_and_query}"))
@@ -433,7 +527,7 @@ impl Session<'_> {
     }
 
     /// `POST Auth/Signout`; failures do not matter any more.
-    async fn sign_out(&self) {
+    pub(crate) async fn sign_out(&self) {
         let Ok(url) = self.url("Auth/Signout") else {
             return;
         };
@@ -452,7 +546,7 @@ impl Session<'_> {
     }
 
     /// GET with the session; a 401 signs in again once and replays.
-    async fn get(&self, path_and_query: &str) -> Result<Response, PsError> {
+    async fn get_checked(&self, path_and_query: &str) -> Result<Response, PsError> {
         let url = self.url(path_and_query)?;
         let what = format!("GET {}", url.path());
         for attempt in 0..2 {
@@ -519,7 +613,7 @@ impl Session<'_> {
             } else {
                 path.clone()
             };
-            let response = self.get(&query).await?;
+            let response = self.get_checked(&query).await?;
             let body: Value = response.json().await.map_err(|e| PsError::Unexpected {
                 what: what.clone(),
                 detail: e.to_string(),
