@@ -69,12 +69,7 @@ pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) ->
             Err(code) => return code,
         },
     };
-    if let Some(problem) = configuration_problem(&policy, &estate) {
-        let color = super::use_color(std::io::stderr().is_terminal());
-        eprint!(
-            "{}",
-            render_diagnostic(&problem.diagnostic(&policy.sources), color)
-        );
+    if configuration_error(&policy, &estate) {
         return super::EXIT_ERROR;
     }
     let report = evaluate(
@@ -105,6 +100,21 @@ fn render_to(format: Format, report: &Report, policy: &Policy, color: bool) -> S
     match format {
         Format::Human => render::human::render(report, &policy.sources, color),
         Format::Json => render::json::render(report),
+    }
+}
+
+/// Prints the configuration error of a policy and an estate, if any; true when there is one.
+pub(crate) fn configuration_error(policy: &Policy, estate: &Estate) -> bool {
+    match configuration_problem(policy, estate) {
+        Some(problem) => {
+            let color = super::use_color(std::io::stderr().is_terminal());
+            eprint!(
+                "{}",
+                render_diagnostic(&problem.diagnostic(&policy.sources), color)
+            );
+            true
+        }
+        None => false,
     }
 }
 

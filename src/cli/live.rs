@@ -28,6 +28,14 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The fetch settings, or a configuration error.
+pub(crate) fn fetch_options(
+    global: &Global,
+    policy: Option<&Policy>,
+) -> Result<FetchOptions, String> {
+    options(global, policy)
+}
+
 /// The fetch settings, or a configuration error (printed; exit 2).
 fn options(global: &Global, policy: Option<&Policy>) -> Result<FetchOptions, String> {
     let pra_url = global.pra_url.clone().or_else(|| {

@@ -1,8 +1,10 @@
 //! The command line (DESIGN.md §5): clap commands, thin glue over the library.
 
+mod apply;
 mod check;
 mod explain;
 mod live;
+mod plan;
 mod sim;
 
 use std::io::IsTerminal;
@@ -57,6 +59,15 @@ pub enum Command {
     },
     /// Evaluate a policy against the live configuration or an estate file.
     Check(check::CheckArgs),
+    /// Plan the changes that resolve the findings (Terraform-style; `--out` saves a plan file).
+    Plan(plan::PlanArgs),
+    /// Apply a saved plan: confirm, check it is not stale, execute with a journal, re-check.
+    Apply(apply::ApplyArgs),
+    /// Render a saved plan file.
+    Show {
+        /// The plan file.
+        plan_file: PathBuf,
+    },
     /// Read the live configuration and write it as an estate file.
     Fetch {
         /// Where to write the estate (JSON).
@@ -133,6 +144,9 @@ fn run(cli: Cli) -> u8 {
             live::fetch_to_file(&global, policy.as_ref(), &out)
         }
         Command::Sim(args) => sim::run(args),
+        Command::Plan(args) => plan::run(args, &global, today),
+        Command::Show { plan_file } => plan::show(&plan_file),
+        Command::Apply(args) => apply::run(args, &global, today),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Schema { report } => {
             let schema = if report {
