@@ -264,6 +264,7 @@ impl<'a> Evaluator<'a> {
     }
 
     fn location(&self, place: Place) -> Location {
+        let place = self.policy.sources.reported(place);
         Location {
             file: self
                 .policy
@@ -311,6 +312,7 @@ impl<'a> Evaluator<'a> {
             location,
             fingerprint,
             waiver: None,
+            baseline: false,
         });
     }
 
@@ -1422,48 +1424,94 @@ impl<'a> Evaluator<'a> {
                 ))
         });
         let sources = self.estate.sources();
-        let mut summary = Summary {
-            targets: self.policy.targets.len(),
-            paths: self.paths,
-            ..Summary::default()
-        };
-        let mut failing = false;
-        let mut unverified = false;
-        for f in &self.findings {
-            if f.waiver.is_some() {
-                summary.waived += 1;
-                continue;
-            }
-            summary.findings += 1;
-            summary.by_severity.add(f.severity);
-            failing |= f.severity >= self.options.fail_on;
-            unverified |= f.rule == Rule::UnverifiedSetting;
-        }
-        let partial = [&sources.pra, &sources.password_safe]
+        let location = |place: Place| self.location(place);
+        let waivers = self
+            .policy
+            .waivers
             .iter()
-            .any(|s| matches!(s.status, Completeness::Partial | Completeness::Unavailable));
-        let verdict = if failing {
-            Verdict::Violations
-        } else if partial || unverified {
-            Verdict::Incomplete
-        } else {
-            Verdict::Compliant
-        };
-        Report {
+            .map(|w| {
+                let matched = self
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        f.waiver
+                            .as_ref()
+                            .is_some_and(|r| r.location == location(w.place))
+                    })
+                    .count();
+                let days_left = (w.expires - today).get_days() as i64;
+                let status = if self.options.no_waivers {
+                    WaiverStatus::Ignored
+                } else if w.expires < today {
+                    WaiverStatus::Expired
+                } else if days_left <= EXPIRY_WARNING_DAYS {
+                    WaiverStatus::Expiring
+                } else {
+                    WaiverStatus::Active
+                };
+                WaiverInfo {
+                    rule: w.rule,
+                    target: w.target.clone(),
+                    host: w.host.as_ref().map(|(h, _)| h.clone()),
+                    reason: w.reason.clone(),
+                    owner: w.owner.clone(),
+                    ticket: w.ticket.clone(),
+                    expires: w.expires.to_string(),
+                    days_left,
+                    status,
+                    covers: matched,
+                    location: location(w.place),
+                }
+            })
+            .collect();
+        let attestations = self
+            .policy
+            .attestations
+            .iter()
+            .map(|a| {
+                let days_left = (a.expires - today).get_days() as i64;
+                let status = if a.expires < today {
+                    AttestationStatus::Expired
+                } else if days_left <= EXPIRY_WARNING_DAYS {
+                    AttestationStatus::Expiring
+                } else {
+                    AttestationStatus::Valid
+                };
+                AttestationInfo {
+                    setting: a.setting.id().to_string(),
+                    value: a.value,
+                    by: a.by.clone(),
+                    attested_on: a.attested_on.to_string(),
+                    expires: a.expires.to_string(),
+                    days_left,
+                    status,
+                    location: location(a.place),
+                }
+            })
+            .collect();
+        let mut report = Report {
             format_version: REPORT_FORMAT_VERSION,
             tool: Tool {
                 name: "jumpguard".into(),
                 version: crate::VERSION.into(),
             },
             as_of: today.to_string(),
-            verdict,
+            verdict: Verdict::Compliant,
             sources: ReportSources {
                 pra: sources.pra,
                 password_safe: sources.password_safe,
             },
-            summary,
+            summary: Summary {
+                targets: self.policy.targets.len(),
+                paths: self.paths,
+                ..Summary::default()
+            },
             findings: self.findings,
-        }
+            waivers,
+            attestations,
+        };
+        report.recompute(self.options.fail_on);
+        report
     }
 }
 

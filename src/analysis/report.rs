@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::estate::SourceStatus;
+use crate::estate::{Completeness, SourceStatus};
 use crate::rules::{Rule, Severity};
 
 /// The report format version; fields are only added within a version.
@@ -30,6 +30,89 @@ pub struct Report {
     pub summary: Summary,
     /// Every finding, waived ones included, most severe first.
     pub findings: Vec<Finding>,
+    /// Every waiver of the policy, with its expiry and how many findings it covers.
+    #[serde(default)]
+    pub waivers: Vec<WaiverInfo>,
+    /// Every attestation of the policy, with its expiry.
+    #[serde(default)]
+    pub attestations: Vec<AttestationInfo>,
+}
+
+/// Waivers and attestations expiring within this many days are flagged `expiring`.
+pub const EXPIRY_WARNING_DAYS: i64 = 14;
+
+/// A waiver of the policy as the run judged it.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct WaiverInfo {
+    /// The rule it covers.
+    pub rule: Rule,
+    /// The target it is limited to.
+    pub target: Option<String>,
+    /// The host narrowing, as written.
+    pub host: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Ticket.
+    pub ticket: Option<String>,
+    /// Last valid day.
+    pub expires: String,
+    /// Days from `as_of` to `expires` (negative: expired).
+    pub days_left: i64,
+    /// `active`, `expiring` (within 14 days), `expired`, or `ignored` (`--no-waivers`).
+    pub status: WaiverStatus,
+    /// Findings it covers in this run.
+    pub covers: usize,
+    /// Where it is written.
+    pub location: Location,
+}
+
+/// The state of a waiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverStatus {
+    /// Valid for more than 14 days.
+    Active,
+    /// Valid, but for 14 days or less.
+    Expiring,
+    /// Past its expiry.
+    Expired,
+    /// Not applied (`--no-waivers`).
+    Ignored,
+}
+
+/// An attestation of the policy as the run judged it.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AttestationInfo {
+    /// The setting.
+    pub setting: String,
+    /// Its attested value.
+    pub value: bool,
+    /// Who attested it.
+    pub by: String,
+    /// When.
+    pub attested_on: String,
+    /// Last valid day.
+    pub expires: String,
+    /// Days from `as_of` to `expires` (negative: expired).
+    pub days_left: i64,
+    /// `valid`, `expiring` (within 14 days) or `expired`.
+    pub status: AttestationStatus,
+    /// Where it is written.
+    pub location: Location,
+}
+
+/// The state of an attestation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationStatus {
+    /// Valid for more than 14 days.
+    Valid,
+    /// Valid, but for 14 days or less.
+    Expiring,
+    /// Past its expiry.
+    Expired,
 }
 
 /// Name and version of the tool.
@@ -84,6 +167,9 @@ pub struct Summary {
     pub findings: usize,
     /// Waived findings.
     pub waived: usize,
+    /// Findings known from the baseline (`--baseline`), not counted.
+    #[serde(default)]
+    pub baseline: usize,
     /// Unwaived findings by severity.
     pub by_severity: BySeverity,
 }
@@ -148,6 +234,16 @@ pub struct Finding {
     pub fingerprint: String,
     /// The waiver that covers it, if any.
     pub waiver: Option<WaiverRef>,
+    /// Known from the baseline (`--baseline`): reported, but it does not count.
+    #[serde(default)]
+    pub baseline: bool,
+}
+
+impl Finding {
+    /// Whether the finding counts toward the verdict (neither waived nor in the baseline).
+    pub fn counts(&self) -> bool {
+        self.waiver.is_none() && !self.baseline
+    }
 }
 
 /// One live object on an access path.
@@ -198,9 +294,59 @@ impl Report {
         self.verdict.exit_code()
     }
 
-    /// The findings that count (not waived).
+    /// The findings that count (neither waived nor in the baseline).
     pub fn unwaived(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.waiver.is_none())
+        self.findings.iter().filter(|f| f.counts())
+    }
+
+    /// Marks the findings whose fingerprints the baseline holds, and judges again.
+    pub fn apply_baseline(
+        &mut self,
+        known: &std::collections::BTreeSet<String>,
+        fail_on: Severity,
+    ) {
+        for f in &mut self.findings {
+            f.baseline = known.contains(&f.fingerprint);
+        }
+        self.recompute(fail_on);
+    }
+
+    /// Counts and the verdict from the findings and the sources (DESIGN.md §4.1 "Verdict"):
+    /// violations when a counted finding reaches `fail_on`; otherwise incomplete when a source is
+    /// partial or a counted `unverified-setting` remains; otherwise compliant.
+    pub fn recompute(&mut self, fail_on: Severity) {
+        let mut summary = Summary {
+            targets: self.summary.targets,
+            paths: self.summary.paths,
+            ..Summary::default()
+        };
+        let mut failing = false;
+        let mut unverified = false;
+        for f in &self.findings {
+            if f.waiver.is_some() {
+                summary.waived += 1;
+                continue;
+            }
+            if f.baseline {
+                summary.baseline += 1;
+                continue;
+            }
+            summary.findings += 1;
+            summary.by_severity.add(f.severity);
+            failing |= f.severity >= fail_on;
+            unverified |= f.rule == Rule::UnverifiedSetting;
+        }
+        let partial = [&self.sources.pra, &self.sources.password_safe]
+            .iter()
+            .any(|s| matches!(s.status, Completeness::Partial | Completeness::Unavailable));
+        self.summary = summary;
+        self.verdict = if failing {
+            Verdict::Violations
+        } else if partial || unverified {
+            Verdict::Incomplete
+        } else {
+            Verdict::Compliant
+        };
     }
 }
 

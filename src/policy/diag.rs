@@ -18,6 +18,8 @@ pub struct SourceFile {
     pub name: String,
     /// The file's text.
     pub text: String,
+    /// For a built-in pack: the `include` that brought it in.
+    pub included_from: Option<Place>,
 }
 
 /// Every file a policy was read from.
@@ -30,8 +32,25 @@ pub struct Sources {
 impl Sources {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: String, text: String) -> FileId {
-        self.files.push(SourceFile { name, text });
+        self.files.push(SourceFile {
+            name,
+            text,
+            included_from: None,
+        });
         FileId(self.files.len() - 1)
+    }
+
+    /// Where a place is reported: a place inside a built-in pack is reported at the `include`
+    /// of the repository file that brought the pack in.
+    pub fn reported(&self, place: Place) -> Place {
+        let mut p = place;
+        for _ in 0..8 {
+            match self.files.get(p.file.0).and_then(|f| f.included_from) {
+                Some(from) => p = from,
+                None => break,
+            }
+        }
+        p
     }
 
     /// The file of an id.

@@ -235,8 +235,16 @@ impl Loader {
                 continue;
             }
             self.stack.push(key);
+            let first_new = self.sources.files.len();
             let layer = self.layer(input);
             self.stack.pop();
+            // A built-in pack is no file of the repository: findings about what it says point
+            // at the `include` that brought it in.
+            for f in &mut self.sources.files[first_new..] {
+                if f.name.starts_with("jumpguard:") && f.included_from.is_none() {
+                    f.included_from = Some(place);
+                }
+            }
             defaults = self.merge(defaults, layer, true);
         }
         self.merge(defaults, own, false)
