@@ -445,3 +445,245 @@ fn schema_prints_the_committed_schemas() {
         std::fs::read_to_string(root.join("schemas/jumpguard-report.schema.json")).unwrap()
     );
 }
+
+#[test]
+fn init_writes_a_valid_starter_policy_from_an_estate() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("policies");
+    let out = jumpguard(&[
+        "init",
+        "--from-estate",
+        &format!("{SEED}/estate.json"),
+        "--dir",
+        repo.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(repo.join("jumpguard.yaml")).unwrap();
+    assert!(text.starts_with("# yaml-language-server: $schema=jumpguard-policy.schema.json"));
+    assert!(repo.join("jumpguard-policy.schema.json").is_file());
+    for expected in [
+        "windows-infra-approval:",
+        "windows_infra:",
+        "- name: linux_prod",
+        "\"lnx-db01.corp.example\"",
+        "approval: required",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing:\n{text}");
+    }
+    let valid = jumpguard(&["validate", "-p", repo.to_str().unwrap()]);
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+    // The starter describes today's jump policies exactly: no drift on the estate it came from.
+    let (_, report) = check_json(repo.to_str().unwrap(), &format!("{SEED}/estate.json"), &[]);
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        !rules.contains(&"jump-policy-drift") && !rules.contains(&"jump-group-missing"),
+        "{rules:?}"
+    );
+    let again = jumpguard(&[
+        "init",
+        "--from-estate",
+        &format!("{SEED}/estate.json"),
+        "--dir",
+        repo.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "init never overwrites a policy repository"
+    );
+}
+
+#[test]
+fn a_baseline_fails_only_on_new_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let out = jumpguard(&[
+        "baseline",
+        "-p",
+        &format!("{SEED}/policies"),
+        "--estate",
+        &format!("{SEED}/estate.json"),
+        "--as-of",
+        AS_OF,
+        "--out",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, report) = check_json(
+        &format!("{SEED}/policies"),
+        &format!("{SEED}/estate.json"),
+        &["--baseline", baseline.to_str().unwrap()],
+    );
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (0, Some("compliant")),
+        "{:#}",
+        report["summary"]
+    );
+    assert_eq!(report["summary"]["baseline"], 29);
+    // A new violation: another personal item on a guarded host.
+    let mut seed: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(SEED)
+                .join("estate.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let items = seed["pra"]["jump_item"]["shell-jump"]
+        .as_array_mut()
+        .unwrap();
+    let mut extra = items
+        .iter()
+        .find(|i| i["jump_group_type"] == "personal")
+        .unwrap()
+        .clone();
+    extra["id"] = serde_json::json!(990);
+    extra["hostname"] = serde_json::json!("lnx-app01.corp.example");
+    items.push(extra);
+    // An unrelated change (a renamed user) must not change any fingerprint.
+    seed["pra"]["user"][0]["public_display_name"] = serde_json::json!("Renamed Admin");
+    let estate = dir.path().join("estate.json");
+    std::fs::write(&estate, seed.to_string()).unwrap();
+    let (code, report) = check_json(
+        &format!("{SEED}/policies"),
+        estate.to_str().unwrap(),
+        &["--baseline", baseline.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    let new: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["waiver"].is_null() && f["baseline"] == false)
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["host"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        new,
+        [
+            ("personal-jump-item", "lnx-app01.corp.example"),
+            ("site-personal-jump-item", "lnx-app01.corp.example")
+        ]
+    );
+}
+
+#[test]
+fn fingerprints_follow_the_path_and_nothing_else() {
+    let (_, before) = check_json(
+        &format!("{SEED}/policies"),
+        &format!("{SEED}/estate.json"),
+        &[],
+    );
+    let mut seed: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(SEED)
+                .join("estate.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // Unrelated: a team renamed, a comment edited. On the path: the copy's jump group changes.
+    seed["pra"]["team"][0]["name"] = serde_json::json!("Help Desk");
+    let copy = seed["pra"]["jump_item"]["remote-rdp"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["id"] == 118)
+        .unwrap();
+    copy["comments"] = serde_json::json!("edited");
+    let dir = tempfile::tempdir().unwrap();
+    let unrelated = dir.path().join("unrelated.json");
+    std::fs::write(&unrelated, seed.to_string()).unwrap();
+    let (_, after) = check_json(
+        &format!("{SEED}/policies"),
+        unrelated.to_str().unwrap(),
+        &[],
+    );
+    let prints = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        prints(&before),
+        prints(&after),
+        "unrelated changes keep every fingerprint"
+    );
+    let copy = seed["pra"]["jump_item"]["remote-rdp"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["id"] == 118)
+        .unwrap();
+    copy["jump_group_id"] = serde_json::json!(12);
+    let moved = dir.path().join("moved.json");
+    std::fs::write(&moved, seed.to_string()).unwrap();
+    let (_, moved) = check_json(&format!("{SEED}/policies"), moved.to_str().unwrap(), &[]);
+    let on_copy = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["path"].to_string().contains("SRV-DC01 (copy)"))
+            .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!on_copy(&moved).is_empty());
+    assert!(
+        on_copy(&moved).iter().all(|f| !prints(&before).contains(f)),
+        "a finding whose path changed gets a new fingerprint"
+    );
+}
+
+#[test]
+fn expiring_waivers_are_warned_about() {
+    // The seed's waiver expires on 2027-03-31: 10 days before, it is expiring.
+    let out = jumpguard(&[
+        "check",
+        "-p",
+        &format!("{SEED}/policies"),
+        "--estate",
+        &format!("{SEED}/estate.json"),
+        "--as-of",
+        "2027-03-21",
+        "--format",
+        "json",
+    ]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: the waiver of `site-recordings-disabled`")
+            && err.contains("(10 days left)"),
+        "{err}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["waivers"][0]["status"], "expiring");
+    let quiet = jumpguard(&[
+        "check",
+        "-p",
+        &format!("{SEED}/policies"),
+        "--estate",
+        &format!("{SEED}/estate.json"),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    ]);
+    assert!(!stderr(&quiet).contains("warning: the waiver"));
+}

@@ -33,6 +33,12 @@ pub struct CheckArgs {
     /// Ignore every waiver (the auditor's switch).
     #[arg(long)]
     pub no_waivers: bool,
+    /// Fail only on findings whose fingerprints are not in this baseline (`jumpguard baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// A JSON report of an earlier run: reports show what is new and what was fixed since.
+    #[arg(long, value_name = "REPORT.json")]
+    pub previous: Option<PathBuf>,
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
@@ -72,7 +78,7 @@ pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) ->
     if configuration_error(&policy, &estate) {
         return super::EXIT_ERROR;
     }
-    let report = evaluate(
+    let mut report = evaluate(
         &policy,
         &estate,
         Options {
@@ -81,8 +87,33 @@ pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) ->
             no_waivers: args.no_waivers,
         },
     );
+    if let Some(path) = &args.baseline {
+        match super::baseline::read(path) {
+            Ok(known) => report.apply_baseline(&known, args.fail_on),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return super::EXIT_ERROR;
+            }
+        }
+    }
+    let previous = match &args.previous {
+        Some(path) => match read_report(path) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return super::EXIT_ERROR;
+            }
+        },
+        None => None,
+    };
+    warn_expiring(&report);
+    let file_ctx = render::Context {
+        sources: &policy.sources,
+        color: false,
+        previous: previous.as_ref(),
+    };
     for (format, file) in &args.reports {
-        let text = render_to(*format, &report, &policy, false);
+        let text = render::render(*format, &report, &file_ctx);
         if let Err(e) = std::fs::write(file, text) {
             eprintln!(
                 "error: cannot write the {format} report to {}: {e}",
@@ -91,15 +122,74 @@ pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) ->
             return super::EXIT_ERROR;
         }
     }
-    let color = super::use_color(std::io::stdout().is_terminal());
-    print!("{}", render_to(args.format, &report, &policy, color));
+    let ctx = render::Context {
+        color: super::use_color(std::io::stdout().is_terminal()),
+        ..file_ctx
+    };
+    let text = render::render(args.format, &report, &ctx);
+    if args.format == Format::Github {
+        // Annotations go to stderr so that stdout stays clean; the summary to the step summary.
+        eprint!("{text}");
+        if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+            let table = render::github::step_summary(&report, &file_ctx);
+            let written = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&summary)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, table.as_bytes()));
+            if let Err(e) = written {
+                eprintln!("warning: cannot append to $GITHUB_STEP_SUMMARY: {e}");
+            }
+        }
+    } else {
+        print!("{text}");
+    }
     report.exit_code()
 }
 
-fn render_to(format: Format, report: &Report, policy: &Policy, color: bool) -> String {
-    match format {
-        Format::Human => render::human::render(report, &policy.sources, color),
-        Format::Json => render::json::render(report),
+/// Reads a JSON report written earlier (`--previous`).
+fn read_report(path: &std::path::Path) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a jumpguard JSON report: {e}", path.display()))
+}
+
+/// Warns on stderr about waivers and attestations that expire within 14 days.
+fn warn_expiring(report: &Report) {
+    use crate::analysis::{AttestationStatus, WaiverStatus};
+    for w in report
+        .waivers
+        .iter()
+        .filter(|w| w.status == WaiverStatus::Expiring)
+    {
+        eprintln!(
+            "warning: the waiver of `{}`{} at {}:{} expires on {} ({} day{} left)",
+            w.rule,
+            w.target
+                .as_ref()
+                .map_or(String::new(), |t| format!(" for `{t}`")),
+            w.location.file,
+            w.location.line,
+            w.expires,
+            w.days_left,
+            if w.days_left == 1 { "" } else { "s" }
+        );
+    }
+    for a in report
+        .attestations
+        .iter()
+        .filter(|a| a.status == AttestationStatus::Expiring)
+    {
+        eprintln!(
+            "warning: the attestation of `{}` at {}:{} expires on {} ({} day{} left)",
+            a.setting,
+            a.location.file,
+            a.location.line,
+            a.expires,
+            a.days_left,
+            if a.days_left == 1 { "" } else { "s" }
+        );
     }
 }
 

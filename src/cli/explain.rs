@@ -1,45 +1,7 @@
 //! `jumpguard explain RULE`.
 
 use crate::policy::did_you_mean;
-use crate::rules::Rule;
-
-/// The explanation of each rule, from `docs/rules/<id>.md`.
-pub fn text(rule: Rule) -> &'static str {
-    macro_rules! docs {
-        ($($variant:ident => $file:literal),* $(,)?) => {
-            match rule { $(Rule::$variant => include_str!(concat!("../../docs/rules/", $file, ".md"))),* }
-        };
-    }
-    docs! {
-        ExternalSearchBypass => "external-search-bypass",
-        ApprovalMissing => "approval-missing",
-        MembershipOverride => "membership-override",
-        PersonalJumpItem => "personal-jump-item",
-        PsApprovalMissing => "ps-approval-missing",
-        PsIsaBypass => "ps-isa-bypass",
-        UnsanctionedJumpGroup => "unsanctioned-jump-group",
-        SelfApproval => "self-approval",
-        PolicyEditable => "policy-editable",
-        UnverifiedSetting => "unverified-setting",
-        TicketIdMissing => "ticket-id-missing",
-        ReasonMissing => "reason-missing",
-        PsReasonMissing => "ps-reason-missing",
-        PsTicketMissing => "ps-ticket-missing",
-        GroupPolicyMismatch => "group-policy-mismatch",
-        JumpPolicyDrift => "jump-policy-drift",
-        JumpGroupMissing => "jump-group-missing",
-        TargetNotFound => "target-not-found",
-        CredentialNotFound => "credential-not-found",
-        WaiverExpired => "waiver-expired",
-        AttestationExpired => "attestation-expired",
-        UnmanagedHost => "unmanaged-host",
-        WaiverUnused => "waiver-unused",
-        SiteSelfApproval => "site-self-approval",
-        SiteRecordingsDisabled => "site-recordings-disabled",
-        SiteEditingRole => "site-editing-role",
-        SitePersonalJumpItem => "site-personal-jump-item",
-    }
-}
+use crate::rules::{explanation as text, Rule};
 
 pub(crate) fn run(rule: Option<&str>) -> u8 {
     let Some(id) = rule else {

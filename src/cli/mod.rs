@@ -1,8 +1,10 @@
 //! The command line (DESIGN.md §5): clap commands, thin glue over the library.
 
 mod apply;
+mod baseline;
 mod check;
 mod explain;
+mod init;
 mod live;
 mod plan;
 mod sim;
@@ -63,6 +65,10 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Apply a saved plan: confirm, check it is not stale, execute with a journal, re-check.
     Apply(apply::ApplyArgs),
+    /// Write a baseline of today's findings, for `check --baseline`.
+    Baseline(baseline::BaselineArgs),
+    /// Write a starter policy repository from the configuration as it is today.
+    Init(init::InitArgs),
     /// Render a saved plan file.
     Show {
         /// The plan file.
@@ -147,6 +153,8 @@ fn run(cli: Cli) -> u8 {
         Command::Plan(args) => plan::run(args, &global, today),
         Command::Show { plan_file } => plan::show(&plan_file),
         Command::Apply(args) => apply::run(args, &global, today),
+        Command::Baseline(args) => baseline::run(args, &global, today),
+        Command::Init(args) => init::run(args, &global, today),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Schema { report } => {
             let schema = if report {

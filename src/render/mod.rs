@@ -1,10 +1,19 @@
-//! Renderers: each turns the one [`Report`](crate::analysis::Report) into a format. Pure.
+//! Renderers: each turns the one [`Report`](crate::analysis::Report) into a format, so that the
+//! formats can never disagree. Pure: data in, text out; the CLI decides where text goes.
 
+pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::analysis::Report;
+use crate::policy::Sources;
 
 /// An output format of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,17 +22,40 @@ pub enum Format {
     Human,
     /// The JSON report of DESIGN.md §6.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML, for GitLab and Jenkins test reports.
+    Junit,
+    /// GitHub Actions workflow commands (`::error file=…`).
+    Github,
+    /// A Markdown report for pull request comments.
+    Markdown,
+    /// One self-contained HTML page for the nightly compliance report.
+    Html,
 }
 
 impl Format {
     /// Every format this build renders.
-    pub const ALL: [Format; 2] = [Format::Human, Format::Json];
+    pub const ALL: [Format; 7] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Github,
+        Format::Markdown,
+        Format::Html,
+    ];
 
     /// The name used with `--format` and `--report`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Human => "human",
             Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Github => "github",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 }
@@ -44,5 +76,30 @@ impl FromStr for Format {
                 let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
                 format!("unknown format `{s}` (available: {})", names.join(", "))
             })
+    }
+}
+
+/// What renderers may need besides the report.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The policy files (snippets, relative paths).
+    pub sources: &'a Sources,
+    /// ANSI colours (terminal output only).
+    pub color: bool,
+    /// The previous report (`--previous`), for "new since" and "fixed since".
+    pub previous: Option<&'a Report>,
+}
+
+/// Renders a report in a format. For `github` this is the annotations (the CLI writes them to
+/// stderr, and [`github::step_summary`] to `$GITHUB_STEP_SUMMARY`).
+pub fn render(format: Format, report: &Report, ctx: &Context) -> String {
+    match format {
+        Format::Human => human::render(report, ctx.sources, ctx.color),
+        Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report, ctx),
+        Format::Junit => junit::render(report, ctx),
+        Format::Github => github::render(report, ctx),
+        Format::Markdown => markdown::render(report, ctx),
+        Format::Html => html::render(report, ctx),
     }
 }
