@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use jumpguard::sim::{SimConfig, Simulator};
+use jumpguard::sim::SimConfig;
 use serde_json::Value;
 
 const PRA_SECRET: &str = "pra-secret-for-apply-tests";
@@ -15,16 +15,10 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-struct Sim {
-    sim: Simulator,
-    url: String,
-}
+mod common;
+use common::Sim;
 
 fn start() -> Sim {
-    let estate: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/seed/estate.json")).unwrap(),
-    )
-    .unwrap();
     let config = SimConfig {
         client_id: "jumpguard-test".into(),
         client_secret: PRA_SECRET.into(),
@@ -32,19 +26,7 @@ fn start() -> Sim {
         ps_runas: "svc-jumpguard".into(),
         ..SimConfig::default()
     };
-    let sim = Simulator::new(estate, config).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let serving = sim.clone();
-    std::thread::spawn(move || runtime.block_on(serving.serve(listener)));
-    Sim { sim, url }
+    common::serve(common::estate("examples/seed/estate.json"), config)
 }
 
 fn jumpguard(sim: &Sim, args: &[&str]) -> Output {

@@ -15,33 +15,16 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A simulator serving `estate` on a free loopback port, in a thread of its own.
-struct Sim {
-    sim: Simulator,
-    url: String,
-}
+mod common;
+use common::Sim;
 
 fn start(estate: &str) -> Sim {
-    let text = std::fs::read_to_string(root().join(estate)).unwrap();
-    let value: Value = serde_json::from_str(&text).unwrap();
     let config = SimConfig {
         client_id: "jumpguard-test".into(),
         client_secret: SECRET.into(),
         ..SimConfig::default()
     };
-    let sim = Simulator::new(value, config).expect("the simulator accepts the estate");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let serving = sim.clone();
-    std::thread::spawn(move || runtime.block_on(serving.serve(listener)));
-    Sim { sim, url }
+    common::serve(common::estate(estate), config)
 }
 
 fn jumpguard(sim: &Sim, secret: &str, args: &[&str]) -> Output {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use jumpguard::sim::{SimConfig, Simulator};
+use jumpguard::sim::SimConfig;
 use serde_json::{json, Value};
 
 const PRA_SECRET: &str = "pra-secret-for-tests-only";
@@ -28,29 +28,15 @@ fn config() -> SimConfig {
     }
 }
 
-struct Sim {
-    sim: Simulator,
-    url: String,
-}
+mod common;
+use common::Sim;
 
 fn serve(estate: Value, config: SimConfig) -> Sim {
-    let sim = Simulator::new(estate, config).expect("the simulator accepts the estate");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let serving = sim.clone();
-    std::thread::spawn(move || runtime.block_on(serving.serve(listener)));
-    Sim { sim, url }
+    common::serve(estate, config)
 }
 
 fn seed() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join(SEED)).unwrap()).unwrap()
+    common::estate(SEED)
 }
 
 /// Runs jumpguard against the simulator for both sites; `env` overrides the defaults.
