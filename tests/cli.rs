@@ -687,3 +687,32 @@ fn expiring_waivers_are_warned_about() {
     ]);
     assert!(!stderr(&quiet).contains("warning: the waiver"));
 }
+
+#[test]
+fn demo_walks_check_plan_apply_check_without_an_appliance() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jumpguard"))
+        .args(["demo", "--as-of", AS_OF])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "1. check",
+        "2. plan",
+        "3. apply",
+        "4. check again",
+        "Plan: 0 to add, 3 to change, 2 to destroy, 1 manual step.",
+        "Applied.",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing:\n{text}");
+    }
+    let last = text.rsplit("4. check again").next().unwrap();
+    assert!(
+        last.contains("external-search-bypass") && !last.contains("membership-override"),
+        "{last}"
+    );
+}

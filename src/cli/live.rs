@@ -22,10 +22,20 @@ pub struct Global {
     pub ca_cert: Option<PathBuf>,
     /// `--timeout`.
     pub timeout: Duration,
+    /// Connection variables set by jumpguard itself (`demo`), read before the environment.
+    pub vars: Vec<(String, String)>,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+impl Global {
+    /// A connection variable: jumpguard's own first, then the environment; empty is unset.
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+            .filter(|v| !v.trim().is_empty())
+    }
 }
 
 /// The fetch settings, or a configuration error.
@@ -58,8 +68,8 @@ fn options(global: &Global, policy: Option<&Policy>) -> Result<FetchOptions, Str
         Some(url) => {
             source::http::site_url(&url, "--pra-url").map_err(|e| e.to_string())?;
             let (Some(client_id), Some(secret)) = (
-                env("JUMPGUARD_PRA_CLIENT_ID"),
-                env("JUMPGUARD_PRA_CLIENT_SECRET"),
+                global.var("JUMPGUARD_PRA_CLIENT_ID"),
+                global.var("JUMPGUARD_PRA_CLIENT_SECRET"),
             ) else {
                 return Err(format!(
                     "the PRA site {url} is configured but its credentials are not: set JUMPGUARD_PRA_CLIENT_ID and JUMPGUARD_PRA_CLIENT_SECRET (an API account of /login > Management > API Configuration)"
@@ -76,15 +86,15 @@ fn options(global: &Global, policy: Option<&Policy>) -> Result<FetchOptions, Str
     let ps = match ps_url {
         Some(url) => {
             source::http::site_url(&url, "--ps-url").map_err(|e| e.to_string())?;
-            let auth = match (env("JUMPGUARD_PS_API_KEY"), env("JUMPGUARD_PS_CLIENT_ID"), env("JUMPGUARD_PS_CLIENT_SECRET")) {
+            let auth = match (global.var("JUMPGUARD_PS_API_KEY"), global.var("JUMPGUARD_PS_CLIENT_ID"), global.var("JUMPGUARD_PS_CLIENT_SECRET")) {
                 (Some(key), _, _) => {
-                    let Some(runas) = env("JUMPGUARD_PS_RUNAS") else {
+                    let Some(runas) = global.var("JUMPGUARD_PS_RUNAS") else {
                         return Err("JUMPGUARD_PS_API_KEY is set but JUMPGUARD_PS_RUNAS is not: name the BeyondInsight user the API registration runs as".into());
                     };
                     PsAuth::ApiKey {
                         key: Secret::new(key),
                         runas,
-                        password: env("JUMPGUARD_PS_PASSWORD").map(Secret::new),
+                        password: global.var("JUMPGUARD_PS_PASSWORD").map(Secret::new),
                     }
                 }
                 (None, Some(client_id), Some(secret)) => PsAuth::OAuth {

@@ -3,6 +3,7 @@
 mod apply;
 mod baseline;
 mod check;
+mod demo;
 mod explain;
 mod init;
 mod live;
@@ -69,6 +70,8 @@ pub enum Command {
     Baseline(baseline::BaselineArgs),
     /// Write a starter policy repository from the configuration as it is today.
     Init(init::InitArgs),
+    /// Walk check → plan → apply → check against a simulator of the shipped example.
+    Demo,
     /// Render a saved plan file.
     Show {
         /// The plan file.
@@ -118,6 +121,7 @@ fn run(cli: Cli) -> u8 {
         ps_url: cli.ps_url.filter(|u| !u.trim().is_empty()),
         ca_cert: cli.ca_cert,
         timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
+        vars: Vec::new(),
     };
     match cli.command {
         Command::Validate { policy } => match load_policy(&policy, today) {
@@ -155,6 +159,7 @@ fn run(cli: Cli) -> u8 {
         Command::Apply(args) => apply::run(args, &global, today),
         Command::Baseline(args) => baseline::run(args, &global, today),
         Command::Init(args) => init::run(args, &global, today),
+        Command::Demo => demo::run(&global, today),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Schema { report } => {
             let schema = if report {
