@@ -1,6 +1,7 @@
 //! Renderers: each turns the one [`Report`](crate::analysis::Report) into a format, so that the
 //! formats can never disagree. Pure: data in, text out; the CLI decides where text goes.
 
+mod changes;
 pub mod github;
 pub mod html;
 pub mod human;
