@@ -1506,6 +1506,18 @@ impl<'a> Evaluator<'a> {
                 paths: self.paths,
                 ..Summary::default()
             },
+            targets: self
+                .policy
+                .targets
+                .iter()
+                .map(|t| TargetInfo {
+                    name: t.name.clone(),
+                    approval: t.approval,
+                    comment: t.comment,
+                    ticket_id: t.ticket,
+                    location: location(t.place),
+                })
+                .collect(),
             findings: self.findings,
             waivers,
             attestations,

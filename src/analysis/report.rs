@@ -30,12 +30,30 @@ pub struct Report {
     pub summary: Summary,
     /// Every finding, waived ones included, most severe first.
     pub findings: Vec<Finding>,
+    /// Every target of the policy, in policy order (also those without findings).
+    #[serde(default)]
+    pub targets: Vec<TargetInfo>,
     /// Every waiver of the policy, with its expiry and how many findings it covers.
     #[serde(default)]
     pub waivers: Vec<WaiverInfo>,
     /// Every attestation of the policy, with its expiry.
     #[serde(default)]
     pub attestations: Vec<AttestationInfo>,
+}
+
+/// A target of the policy and what it requires.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TargetInfo {
+    /// Its name.
+    pub name: String,
+    /// `approval: required`.
+    pub approval: bool,
+    /// `reason.comment: required`.
+    pub comment: bool,
+    /// `reason.ticket_id: required`.
+    pub ticket_id: bool,
+    /// Where it is declared.
+    pub location: Location,
 }
 
 /// Waivers and attestations expiring within this many days are flagged `expiring`.

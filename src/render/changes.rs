@@ -112,6 +112,7 @@ pub(super) mod sample {
                 ..Summary::default()
             },
             findings,
+            targets: Vec::new(),
             waivers: Vec::new(),
             attestations: Vec::new(),
         };
