@@ -118,6 +118,7 @@ rules! {
     JumpPolicyDrift = "jump-policy-drift", Medium, true, "A declared jump policy is missing live or differs in a declared field.";
     JumpGroupMissing = "jump-group-missing", Medium, true, "A declared jump group does not exist.";
     TargetNotFound = "target-not-found", Low, true, "A declared target matches no shared jump item.";
+    PsApiEnabled = "ps-api-enabled", Medium, true, "An account of a target that forbids API release has ApiEnabled on.";
     CredentialNotFound = "credential-not-found", Low, true, "A declared credential matches no live Password Safe account.";
     WaiverExpired = "waiver-expired", Low, false, "A waiver is past its expiry date.";
     AttestationExpired = "attestation-expired", Low, false, "An attestation is past its expiry date and no valid one of its setting remains.";
@@ -162,6 +163,7 @@ pub fn explanation(rule: Rule) -> &'static str {
         JumpPolicyDrift => "jump-policy-drift",
         JumpGroupMissing => "jump-group-missing",
         TargetNotFound => "target-not-found",
+        PsApiEnabled => "ps-api-enabled",
         CredentialNotFound => "credential-not-found",
         WaiverExpired => "waiver-expired",
         AttestationExpired => "attestation-expired",

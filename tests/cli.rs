@@ -417,7 +417,7 @@ fn explain_covers_every_rule() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .collect();
-    assert_eq!(ids.len(), 27);
+    assert_eq!(ids.len(), 28);
     for id in &ids {
         let out = jumpguard(&["explain", id]);
         assert_eq!(out.status.code(), Some(0), "{id}");

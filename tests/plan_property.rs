@@ -25,6 +25,7 @@ targets:
     jump_groups: [sanctioned]
     approval: required
     reason: { comment: required }
+    password_safe_api: forbidden
 unmanaged: ignore
 password_safe:
   ecm: { user_groups: ["Secure Remote Access Requesters"] }

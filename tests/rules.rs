@@ -266,6 +266,16 @@ mod case {
     }
 
     /// Path 6: ISA on the smart rule (near miss: Approver, which opens no path).
+    /// The target forbids API release; its account is ApiEnabled (near miss: it is not).
+    pub fn ps_api_enabled(fire: bool) -> (String, String) {
+        let mut e = ps();
+        e["ps"]["managed_accounts"][0]["ApiEnabled"] = json!(fire);
+        (
+            attested(&dc_target("    password_safe_api: forbidden\n")),
+            e.to_string(),
+        )
+    }
+
     pub fn ps_isa_bypass(fire: bool) -> (String, String) {
         let mut e = ps();
         let role = if fire { "ISA" } else { "Approver" };
@@ -544,7 +554,7 @@ mod case {
 // ---- the catalogue ---------------------------------------------------------------------------
 
 /// The rules this file tests. A rule added to the catalogue must be added here, with its two tests.
-const COVERED: [Rule; 27] = [
+const COVERED: [Rule; 28] = [
     Rule::ExternalSearchBypass,
     Rule::ApprovalMissing,
     Rule::MembershipOverride,
@@ -564,6 +574,7 @@ const COVERED: [Rule; 27] = [
     Rule::JumpGroupMissing,
     Rule::TargetNotFound,
     Rule::CredentialNotFound,
+    Rule::PsApiEnabled,
     Rule::WaiverExpired,
     Rule::AttestationExpired,
     Rule::UnmanagedHost,
@@ -575,10 +586,10 @@ const COVERED: [Rule; 27] = [
 ];
 
 #[test]
-fn catalogue_has_27_rules_all_covered() {
+fn catalogue_has_28_rules_all_covered() {
     assert_eq!(
         Rule::ALL.len(),
-        27,
+        28,
         "a rule was added or removed: give it a _fires and a _near_miss test here"
     );
     let mut all = Rule::ALL.to_vec();
@@ -681,6 +692,26 @@ fn ps_approval_missing_near_miss() {
     assert_near_miss(
         case::ps_approval_missing(false),
         Rule::PsApprovalMissing,
+        vec![hit(Rule::TargetNotFound, DC, "-")],
+    );
+}
+
+#[test]
+fn ps_api_enabled_fires() {
+    assert_fired(
+        case::ps_api_enabled(true),
+        vec![
+            hit(Rule::PsApiEnabled, DC, DC1),
+            hit(Rule::TargetNotFound, DC, "-"),
+        ],
+    );
+}
+
+#[test]
+fn ps_api_enabled_near_miss() {
+    assert_near_miss(
+        case::ps_api_enabled(false),
+        Rule::PsApiEnabled,
         vec![hit(Rule::TargetNotFound, DC, "-")],
     );
 }

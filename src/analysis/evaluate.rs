@@ -101,6 +101,84 @@ impl TunnelEntry {
     }
 }
 
+impl TunnelEntry {
+    /// The first and last address the entry covers.
+    fn bounds(&self) -> (IpAddr, IpAddr) {
+        match self {
+            TunnelEntry::Net(n) => (n.network(), n.broadcast()),
+            TunnelEntry::Range(s, e) => (*s, *e),
+            TunnelEntry::Addr(a) => (*a, *a),
+        }
+    }
+}
+
+/// The addresses and networks of every target, sorted, so that a network tunnel entry finds
+/// the targets it reaches by binary search rather than by a scan of every target's addresses.
+struct TargetAddresses {
+    /// (address, target, position among the target's addresses), by address.
+    addrs: Vec<(IpAddr, usize, usize)>,
+    /// (network, target), by first address.
+    nets: Vec<(IpNet, usize)>,
+    /// `reach[i]`: the highest last address of `nets[..=i]`, to stop a backward walk early.
+    reach: Vec<IpAddr>,
+}
+
+impl TargetAddresses {
+    fn build(addrs: &[Vec<IpAddr>], nets: &[Vec<IpNet>]) -> TargetAddresses {
+        let mut by_addr: Vec<(IpAddr, usize, usize)> = addrs
+            .iter()
+            .enumerate()
+            .flat_map(|(t, list)| list.iter().enumerate().map(move |(i, a)| (*a, t, i)))
+            .collect();
+        by_addr.sort_unstable();
+        let mut by_net: Vec<(IpNet, usize)> = nets
+            .iter()
+            .enumerate()
+            .flat_map(|(t, list)| list.iter().map(move |n| (*n, t)))
+            .collect();
+        by_net.sort_unstable_by_key(|(n, t)| (n.network(), *t));
+        let mut reach: Vec<IpAddr> = Vec::with_capacity(by_net.len());
+        for (n, _) in &by_net {
+            let last = n.broadcast();
+            reach.push(reach.last().map_or(last, |r| (*r).max(last)));
+        }
+        TargetAddresses {
+            addrs: by_addr,
+            nets: by_net,
+            reach,
+        }
+    }
+
+    /// What an entry reaches, as `(target, order, address)`: for each target in policy order,
+    /// its addresses inside the entry in the target's own order, then `None` when one of its
+    /// networks overlaps the entry (the order of the scan this index replaces).
+    fn reached(&self, entry: &TunnelEntry, out: &mut Vec<(usize, usize, Option<IpAddr>)>) {
+        out.clear();
+        let (first, last) = entry.bounds();
+        let start = self.addrs.partition_point(|(a, _, _)| *a < first);
+        for (a, t, i) in self.addrs[start..]
+            .iter()
+            .take_while(|(a, _, _)| *a <= last)
+        {
+            if entry.contains(a) {
+                out.push((*t, *i, Some(*a)));
+            }
+        }
+        let end = self.nets.partition_point(|(n, _)| n.network() <= last);
+        for i in (0..end).rev() {
+            if self.reach[i] < first {
+                break;
+            }
+            let (n, t) = &self.nets[i];
+            if entry.overlaps(n) {
+                out.push((*t, usize::MAX, None));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
 /// A membership of a shared jump group: one way people reach its items.
 struct Membership<'a> {
     kind: &'static str,
@@ -123,9 +201,8 @@ struct Evaluator<'a> {
     findings: Vec<Finding>,
     paths: usize,
     index: HostIndex,
-    /// Addresses (own and bridged) and CIDRs of each target, for network tunnels.
-    target_addrs: Vec<Vec<IpAddr>>,
-    target_nets: Vec<Vec<IpNet>>,
+    /// Addresses (own and bridged) and CIDRs of every target, for network tunnels.
+    target_addresses: TargetAddresses,
     /// Managed systems each target names (by position in `ps.managed_systems`).
     target_systems: Vec<Vec<usize>>,
     found: Vec<bool>,
@@ -250,8 +327,7 @@ impl<'a> Evaluator<'a> {
             findings: Vec::new(),
             paths: 0,
             index,
-            target_addrs,
-            target_nets,
+            target_addresses: TargetAddresses::build(&target_addrs, &target_nets),
             target_systems,
             found: vec![false; n],
             jump_policies,
@@ -434,16 +510,12 @@ impl<'a> Evaluator<'a> {
     fn matches(&self, item: &Item) -> Vec<(usize, String)> {
         let mut out: Vec<(usize, String)> = Vec::new();
         if item.item_type == Some("network-tunnel-jump") {
+            let mut hits = Vec::new();
             for entry in &item.tunnel {
-                for t in 0..self.policy.targets.len() {
-                    for a in &self.target_addrs[t] {
-                        if entry.contains(a) {
-                            push_unique(&mut out, (t, a.to_string()));
-                        }
-                    }
-                    if self.target_nets[t].iter().any(|n| entry.overlaps(n)) {
-                        push_unique(&mut out, (t, entry.spelling()));
-                    }
+                self.target_addresses.reached(entry, &mut hits);
+                for (t, _, addr) in &hits {
+                    let host = addr.map_or_else(|| entry.spelling(), |a| a.to_string());
+                    push_unique(&mut out, (*t, host));
                 }
             }
             return out;
@@ -507,6 +579,19 @@ impl<'a> Evaluator<'a> {
             .jump_group
             .iter()
             .map(|g| (g.id, g))
+            .collect();
+        // Declared groups by code name (compared ignoring ASCII case; the first declaration
+        // wins), and each live group's code name lowercased once rather than per item.
+        let mut declared_groups: HashMap<String, &crate::policy::DeclaredJumpGroup> =
+            HashMap::new();
+        for g in &self.policy.jump_groups {
+            declared_groups
+                .entry(g.code_name.to_ascii_lowercase())
+                .or_insert(g);
+        }
+        let group_codes: HashMap<i64, String> = groups
+            .iter()
+            .map(|(id, g)| (*id, g.code_name.to_lowercase()))
             .collect();
         let users: HashMap<i64, &estate::User> =
             self.estate.pra.user.iter().map(|u| (u.id, u)).collect();
@@ -578,24 +663,18 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             let group = groups.get(&item.group_id).copied();
-            let group_code = group.map(|g| g.code_name.to_lowercase());
+            let group_code = group_codes.get(&item.group_id);
             let group_el = el(
                 "jump_group",
                 item.group_id,
                 group.map_or("(unknown group)", |g| g.name.as_str()),
             );
-            let declared = group_code.as_deref().and_then(|c| {
-                self.policy
-                    .jump_groups
-                    .iter()
-                    .find(|g| g.code_name.eq_ignore_ascii_case(c))
-            });
+            // `c` is lowercased already, so it is its own ASCII-lowercase key.
+            let declared = group_code.and_then(|c| declared_groups.get(c)).copied();
             for (t, host) in &matches {
                 let target = &self.policy.targets[*t];
                 let sanctioned = match &target.jump_groups {
-                    Some(list) => group_code
-                        .as_deref()
-                        .is_some_and(|c| list.iter().any(|g| g == c)),
+                    Some(list) => group_code.is_some_and(|c| list.iter().any(|g| g == c)),
                     None => true,
                 };
                 if sanctioned {
@@ -1083,6 +1162,43 @@ impl<'a> Evaluator<'a> {
                 }
                 for h in hits {
                     push_unique_by(&mut accounts, h);
+                }
+            }
+            if target.api_forbidden {
+                for (system, account) in accounts.iter().filter(|(_, a)| a.api_enabled) {
+                    let host = system
+                        .fields()
+                        .iter()
+                        .flatten()
+                        .find_map(|f| HostKey::parse(f))
+                        .map(|k| k.text());
+                    let system_name = system
+                        .system_name
+                        .clone()
+                        .or_else(|| system.host_name.clone())
+                        .unwrap_or_default();
+                    let msg = format!(
+                        "`{}` on {} has ApiEnabled on, but target `{}` forbids releasing its accounts to API callers (password_safe_api: forbidden)",
+                        account.account_name,
+                        host.as_deref().unwrap_or("?"),
+                        target.name
+                    );
+                    let path = vec![
+                        el("managed_system", system.managed_system_id, &system_name),
+                        el(
+                            "managed_account",
+                            account.managed_account_id,
+                            &account.account_name,
+                        ),
+                    ];
+                    self.report(
+                        Rule::PsApiEnabled,
+                        Some(target),
+                        host,
+                        msg,
+                        path,
+                        target.place,
+                    );
                 }
             }
             if !target.has_requirement() {

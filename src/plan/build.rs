@@ -187,6 +187,7 @@ fn build_once(
     p.items();
     p.memberships();
     p.role_assignments();
+    p.api_access();
     p.manual_steps();
     p.finish()
 }
@@ -1116,6 +1117,45 @@ impl<'a> Planner<'a> {
                         )
                 });
             }
+        }
+    }
+
+    // ---- ApiEnabled ------------------------------------------------------------------------
+
+    /// `ps-api-enabled`: switch `ApiEnabled` off; the account's External Jump Item path closes too.
+    fn api_access(&mut self) {
+        let mut accounts: Vec<(i64, String, String)> = Vec::new();
+        for f in self
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::PsApiEnabled)
+        {
+            if let Some(a) = el(f, "managed_account") {
+                let system = el(f, "managed_system").map_or(String::new(), |s| s.name.clone());
+                let entry = (a.id.unwrap_or_default(), a.name.clone(), system);
+                if !accounts.contains(&entry) {
+                    accounts.push(entry);
+                }
+            }
+        }
+        for (id, name, system) in accounts {
+            let mut action = Self::api(
+                Change::Update,
+                Op::DisableApi {
+                    managed_account_id: id,
+                },
+                format!("switch ApiEnabled off for `{name}` on `{system}`"),
+                vec![self.precondition(format!("ps/managed_accounts/{id}"))],
+            );
+            action.fields.push(FieldChange {
+                field: "ApiEnabled".into(),
+                before: json!(true),
+                after: json!(false),
+            });
+            self.push(action, move |f| {
+                matches!(f.rule, Rule::PsApiEnabled | Rule::ExternalSearchBypass)
+                    && el(f, "managed_account").and_then(|e| e.id) == Some(id)
+            });
         }
     }
 

@@ -851,6 +851,10 @@ impl Loader {
             p.value
         });
         let req = |r: Option<Spanned<Requirement>>| r.is_some_and(|r| r.value.is_required());
+        let api_forbidden = spec
+            .password_safe_api
+            .as_ref()
+            .is_some_and(|p| p.value == Permission::Forbidden);
         Target {
             name: spec.name.value.clone(),
             place: at(spec.name.loc),
@@ -860,6 +864,7 @@ impl Loader {
             comment: req(reason.comment),
             ticket: req(reason.ticket_id),
             ticket_pattern,
+            api_forbidden,
             credentials: spec
                 .credentials
                 .into_iter()

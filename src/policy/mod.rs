@@ -100,6 +100,8 @@ pub struct Target {
     pub ticket_pattern: Option<String>,
     /// Declared Password Safe accounts.
     pub credentials: Vec<Credential>,
+    /// `password_safe_api: forbidden`: no account of the target may have `ApiEnabled`.
+    pub api_forbidden: bool,
 }
 
 impl Target {

@@ -169,6 +169,10 @@ pub struct TargetSpec {
     /// Password Safe accounts that reach these hosts.
     #[serde(default)]
     pub credentials: Vec<CredentialSpec>,
+    /// Whether Password Safe may release the target's accounts to API callers, the Endpoint
+    /// Credential Manager included (`ApiEnabled`). `forbidden`: every account must have
+    /// `ApiEnabled` off (`ps-api-enabled`), which also closes External Jump Items for them.
+    pub password_safe_api: Option<Spanned<Permission>>,
 }
 
 /// Reason fields of a target.
