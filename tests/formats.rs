@@ -211,6 +211,13 @@ fn junit_is_well_formed_and_its_counts_add_up() {
         let mut counts =
             BTreeMap::from([("tests", 0), ("failures", 0), ("errors", 0), ("skipped", 0)]);
         for case in &suite.children {
+            if case.name == "properties" {
+                // The policy suite lists waivers and attestations with their expiry.
+                assert!(case.children.iter().all(|p| p.name == "property"
+                    && p.attr("value").contains("through")
+                    || p.attr("value").contains("until")));
+                continue;
+            }
             assert_eq!(case.name, "testcase");
             assert_eq!(case.attr("classname"), suite.attr("name"));
             *counts.get_mut("tests").unwrap() += 1;

@@ -72,6 +72,38 @@ pub fn render(report: &Report, sources: &Sources, color: bool) -> String {
             );
         }
     }
+    if !report.waivers.is_empty() || !report.attestations.is_empty() {
+        let _ = writeln!(out, "\n── waivers and attestations ──");
+        for w in &report.waivers {
+            let status = serde_json::to_value(w.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  waiver {} {}{}: {status} until {} ({} days), covers {} ({}:{})",
+                w.rule,
+                w.target.as_deref().unwrap_or("every target"),
+                w.host.as_ref().map_or(String::new(), |h| format!(" {h}")),
+                w.expires,
+                w.days_left,
+                w.covers,
+                w.location.file,
+                w.location.line
+            );
+        }
+        for a in &report.attestations {
+            let status = serde_json::to_value(a.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  attestation {} = {} by {}: {status} through {} ({} days) ({}:{})",
+                a.setting, a.value, a.by, a.expires, a.days_left, a.location.file, a.location.line
+            );
+        }
+    }
     let s = &report.summary;
     let counts: Vec<String> = Severity::ALL
         .iter()

@@ -37,8 +37,57 @@ pub fn render(report: &Report, _ctx: &Context) -> String {
     for suite in &suites {
         suite.write(&mut out);
     }
+    policy_properties(report, &mut out);
     out.push_str("</testsuites>\n");
     out
+}
+
+/// Waivers and attestations with their expiry, as the properties of a suite without tests:
+/// every format shows them (issue 6), and JUnit's place for facts is `<properties>`.
+fn policy_properties(report: &Report, out: &mut String) {
+    if report.waivers.is_empty() && report.attestations.is_empty() {
+        return;
+    }
+    out.push_str("  <testsuite name=\"policy\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0\">\n    <properties>\n");
+    for w in &report.waivers {
+        let name = format!(
+            "waiver {} {} {}",
+            w.rule,
+            w.target.as_deref().unwrap_or("*"),
+            w.host.as_deref().unwrap_or("*")
+        );
+        let status = serde_json::to_value(w.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let value = format!(
+            "{status} until {} ({} days left), covers {}: {}",
+            w.expires, w.days_left, w.covers, w.reason
+        );
+        let _ = writeln!(
+            out,
+            "      <property name=\"{}\" value=\"{}\"/>",
+            attr(&name),
+            attr(&value)
+        );
+    }
+    for a in &report.attestations {
+        let status = serde_json::to_value(a.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let value = format!(
+            "{} by {} on {}, {status} through {} ({} days left)",
+            a.value, a.by, a.attested_on, a.expires, a.days_left
+        );
+        let _ = writeln!(
+            out,
+            "      <property name=\"attestation {}\" value=\"{}\"/>",
+            attr(&a.setting),
+            attr(&value)
+        );
+    }
+    out.push_str("    </properties>\n  </testsuite>\n");
 }
 
 #[derive(Clone, Copy, Default)]

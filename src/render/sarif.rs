@@ -92,6 +92,8 @@ pub fn log(report: &Report) -> Value {
                 "verdict": report.verdict,
                 "asOf": report.as_of,
                 "summary": report.summary,
+                "waivers": report.waivers,
+                "attestations": report.attestations,
             },
         }],
     })
