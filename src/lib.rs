@@ -13,6 +13,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod estate;
+pub mod generate;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -179,6 +179,27 @@ impl TargetAddresses {
     }
 }
 
+/// What one role assignment (a user group on a smart rule) grants, for paths 5–7.
+struct Grant<'a> {
+    group: &'a estate::UserGroup,
+    is_ecm: bool,
+    isa: Option<&'a estate::Role>,
+    /// The Requestor role under a usable access policy: a path 5 (or 7).
+    request: Option<Request<'a>>,
+}
+
+/// A Requestor role under an access policy with a usable schedule.
+struct Request<'a> {
+    role: &'a estate::Role,
+    policy: &'a estate::AccessPolicy,
+    /// Some usable schedule has an access type with `MinApprovers` 0.
+    auto: bool,
+    /// Some usable schedule does not require a reason.
+    no_reason: bool,
+    /// Some usable schedule does not require a ticket from an active ticket system.
+    no_ticket: bool,
+}
+
 /// A membership of a shared jump group: one way people reach its items.
 struct Membership<'a> {
     kind: &'static str,
@@ -251,12 +272,16 @@ impl<'a> Evaluator<'a> {
             let mut bridged: Vec<(usize, Vec<HostKey>)> = Vec::new();
             let mut hits = Vec::new();
             for (s, system) in ps.managed_systems.iter().enumerate() {
-                let keys: Vec<HostKey> = system
+                // Distinct keys: `HostName` and `DnsName` are often the same name.
+                let mut keys: Vec<HostKey> = Vec::with_capacity(5);
+                for key in system
                     .fields()
                     .iter()
                     .flatten()
                     .filter_map(|f| HostKey::parse(f))
-                    .collect();
+                {
+                    push_unique(&mut keys, key);
+                }
                 hits.clear();
                 for k in &keys {
                     index.lookup(k, &mut hits);
@@ -595,11 +620,22 @@ impl<'a> Evaluator<'a> {
             .collect();
         let users: HashMap<i64, &estate::User> =
             self.estate.pra.user.iter().map(|u| (u.id, u)).collect();
-        // Guarded groups (path 4): group id -> (target, host) of items of targets with a requirement.
+        // Guarded groups (path 4): group id -> (target, host) of items of targets with a
+        // requirement; kept only for groups with a membership whose role can edit the guard,
+        // the only ones path 4 reports on.
         let mut guarded: HashMap<i64, Vec<(usize, String)>> = HashMap::new();
+        let editable: std::collections::HashSet<i64> = memberships
+            .iter()
+            .filter(|(_, ms)| {
+                ms.iter()
+                    .any(|m| m.role.is_some_and(|r| r.can_edit_guard()))
+            })
+            .map(|(g, _)| *g)
+            .collect();
         for item in &items {
             let matches = self.matches(item);
-            let item_el = Self::item_element(item);
+            // Path elements are built only for findings: most paths raise none.
+            let item_el = || Self::item_element(item);
             if matches.is_empty() && self.policy.unmanaged.0 != Unmanaged::Ignore {
                 let host = Self::first_host(item);
                 let msg = format!(
@@ -609,14 +645,7 @@ impl<'a> Evaluator<'a> {
                     host.as_deref().unwrap_or("no known host")
                 );
                 let place = self.policy.unmanaged.1.unwrap_or(self.policy.root);
-                self.report(
-                    Rule::UnmanagedHost,
-                    None,
-                    host,
-                    msg,
-                    vec![item_el.clone()],
-                    place,
-                );
+                self.report(Rule::UnmanagedHost, None, host, msg, vec![item_el()], place);
             }
             if item.group_type == JumpGroupType::Personal {
                 let owner = users
@@ -630,7 +659,7 @@ impl<'a> Evaluator<'a> {
                         None,
                         Self::first_host(item),
                         msg,
-                        vec![item_el.clone(), owner_el.clone()],
+                        vec![item_el(), owner_el.clone()],
                         place,
                     );
                 }
@@ -646,7 +675,7 @@ impl<'a> Evaluator<'a> {
                             self.ecm_note(*t, host)
                         );
                         let path = vec![
-                            item_el.clone(),
+                            item_el(),
                             owner_el.clone(),
                             self.policy_element(item.policy_id),
                         ];
@@ -664,11 +693,8 @@ impl<'a> Evaluator<'a> {
             }
             let group = groups.get(&item.group_id).copied();
             let group_code = group_codes.get(&item.group_id);
-            let group_el = el(
-                "jump_group",
-                item.group_id,
-                group.map_or("(unknown group)", |g| g.name.as_str()),
-            );
+            let group_name = group.map_or("(unknown group)", |g| g.name.as_str());
+            let group_el = || el("jump_group", item.group_id, group_name);
             // `c` is lowercased already, so it is its own ASCII-lowercase key.
             let declared = group_code.and_then(|c| declared_groups.get(c)).copied();
             for (t, host) in &matches {
@@ -682,18 +708,18 @@ impl<'a> Evaluator<'a> {
                 } else {
                     let msg = format!(
                         "`{}` ({host}) sits in jump group `{}`, which target `{}` does not list in its jump_groups",
-                        item.name, group_el.name, target.name
+                        item.name, group_name, target.name
                     );
                     self.report(
                         Rule::UnsanctionedJumpGroup,
                         Some(target),
                         Some(host.clone()),
                         msg,
-                        vec![item_el.clone(), group_el.clone()],
+                        vec![item_el(), group_el()],
                         target.place,
                     );
                 }
-                if target.has_requirement() {
+                if target.has_requirement() && editable.contains(&item.group_id) {
                     push_unique(
                         guarded.entry(item.group_id).or_default(),
                         (*t, host.clone()),
@@ -705,29 +731,35 @@ impl<'a> Evaluator<'a> {
             };
             // Memberships that keep "Set on Jump Items" share one path identity: the item's guard.
             let mut item_path_done = false;
-            let evaluations: Vec<(Option<usize>, Option<i64>, Vec<PathElement>)> = members
+            let evaluations: Vec<(Option<usize>, Option<i64>)> = members
                 .iter()
                 .enumerate()
                 .filter_map(|(i, m)| match m.override_policy {
-                    Some(p) => Some((
-                        Some(i),
-                        Some(p),
-                        vec![item_el.clone(), group_el.clone(), m.element()],
-                    )),
+                    Some(p) => Some((Some(i), Some(p))),
                     None if !item_path_done => {
                         item_path_done = true;
-                        Some((
-                            None,
-                            item.policy_id,
-                            vec![item_el.clone(), group_el.clone()],
-                        ))
+                        Some((None, item.policy_id))
                     }
                     None => None,
                 })
                 .collect();
             self.paths += members.len() * matches.len().max(1);
-            for (membership, policy_id, mut path) in evaluations {
-                path.push(self.policy_element(policy_id));
+            for (membership, policy_id) in evaluations {
+                // Item, group, the overriding membership, the effective policy: built once,
+                // when the first finding on this path needs it.
+                let mut path_cache: Option<Vec<PathElement>> = None;
+                let mut path = |this: &Self| {
+                    path_cache
+                        .get_or_insert_with(|| {
+                            let mut path = vec![item_el(), group_el()];
+                            if let Some(i) = membership {
+                                path.push(members[i].element());
+                            }
+                            path.push(this.policy_element(policy_id));
+                            path
+                        })
+                        .clone()
+                };
                 let is_override = membership.is_some();
                 let live = policy_id.and_then(|p| self.jump_policies.get(&p).copied());
                 let mut overridden = Vec::new();
@@ -758,10 +790,11 @@ impl<'a> Evaluator<'a> {
                         let msg = format!(
                             "membership `{}` of jump group `{}` overrides the jump policy of `{}` ({host}) with {what}{}",
                             members[membership.unwrap_or_default()].name,
-                            group_el.name,
+                            group_name,
                             item.name,
                             self.ecm_note(*t, host)
                         );
+                        let path = path(self);
                         self.report(
                             Rule::MembershipOverride,
                             Some(target),
@@ -798,14 +831,15 @@ impl<'a> Evaluator<'a> {
                         };
                         let msg = format!(
                             "`{}` ({host}) via jump group `{}`, guarded by {guard}: {m}{note}",
-                            item.name, group_el.name
+                            item.name, group_name
                         );
+                        let path = path(self);
                         self.report(
                             rule,
                             Some(target),
                             Some(host.clone()),
                             msg,
-                            path.clone(),
+                            path,
                             target.place,
                         );
                     }
@@ -820,17 +854,18 @@ impl<'a> Evaluator<'a> {
                             });
                             let dg_place = dg.place;
                             let msg = |host: &str| {
-                                format!("`{}` ({host}) in jump group `{}` is guarded by {have}, not by `{want}` as the policy declares", item.name, group_el.name)
+                                format!("`{}` ({host}) in jump group `{}` is guarded by {have}, not by `{want}` as the policy declares", item.name, group_name)
                             };
                             if matches.is_empty() {
                                 let host = Self::first_host(item);
                                 let m = msg(host.as_deref().unwrap_or("-"));
+                                let path = path(self);
                                 self.report(
                                     Rule::GroupPolicyMismatch,
                                     None,
                                     host,
                                     m,
-                                    path.clone(),
+                                    path,
                                     dg_place,
                                 );
                             }
@@ -839,12 +874,13 @@ impl<'a> Evaluator<'a> {
                                     continue;
                                 }
                                 let target = &self.policy.targets[*t];
+                                let path = path(self);
                                 self.report(
                                     Rule::GroupPolicyMismatch,
                                     Some(target),
                                     Some(host.clone()),
                                     msg(host),
-                                    path.clone(),
+                                    path,
                                     target.place,
                                 );
                             }
@@ -1085,23 +1121,35 @@ impl<'a> Evaluator<'a> {
     // ---- Password Safe (paths 3, 5, 6, 7) --------------------------------------------------
 
     fn password_safe(&mut self, ps: &'a Ps) {
-        let mut accounts_by_system: HashMap<i64, Vec<&estate::ManagedAccount>> = HashMap::new();
-        let mut accounts_by_name: HashMap<String, Vec<&estate::ManagedAccount>> = HashMap::new();
-        for a in &ps.managed_accounts {
+        // Each system's accounts, with their position in the list (credentials keep that order).
+        let mut accounts_by_system: HashMap<i64, Vec<(usize, &estate::ManagedAccount)>> =
+            HashMap::new();
+        for (i, a) in ps.managed_accounts.iter().enumerate() {
             accounts_by_system
                 .entry(a.managed_system_id)
                 .or_default()
-                .push(a);
-            accounts_by_name
-                .entry(a.account_name.to_lowercase())
-                .or_default()
-                .push(a);
+                .push((i, a));
         }
         let systems_by_id: HashMap<i64, &estate::ManagedSystem> = ps
             .managed_systems
             .iter()
             .map(|s| (s.managed_system_id, s))
             .collect();
+        // A credential names its system by any of the five fields: the systems by field.
+        let mut systems_by_field: HashMap<String, Vec<i64>> = HashMap::new();
+        if self
+            .policy
+            .targets
+            .iter()
+            .any(|t| !t.credentials.is_empty())
+        {
+            for (id, system) in &systems_by_id {
+                for f in system.fields().iter().flatten() {
+                    let key = crate::policy::hosts::normalize_name(f);
+                    push_unique(systems_by_field.entry(key).or_default(), *id);
+                }
+            }
+        }
         let mut rules_by_account: HashMap<i64, Vec<&estate::SmartRule>> = HashMap::new();
         for sr in ps.smart_rules.iter().filter(|s| s.is_active) {
             for a in &sr.managed_account_ids {
@@ -1120,32 +1168,94 @@ impl<'a> Evaluator<'a> {
             .map(|p| (p.access_policy_id, p))
             .collect();
         let ext_open = self.ext_search != Some(false);
+        // What each role assignment grants, worked out once per smart rule rather than once per
+        // account in it: the user group, its ISA role, its Requestor role under a usable access
+        // policy, and which needs that policy's schedules leave unmet.
+        let mut grants: HashMap<i64, Vec<Grant<'a>>> = HashMap::new();
+        for (rule, list) in &assignments {
+            let rule_grants = grants.entry(*rule).or_default();
+            for ra in list {
+                let Some(group) = groups.get(&ra.user_group_id).copied() else {
+                    continue;
+                };
+                if !group.is_active
+                    || !ra.active()
+                    || group.name.eq_ignore_ascii_case("Administrators")
+                {
+                    continue;
+                }
+                let is_ecm = self
+                    .policy
+                    .ecm_user_groups
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(&group.name));
+                let isa = ra.roles.iter().find(|r| r.name.eq_ignore_ascii_case("ISA"));
+                // Equal to comparing `to_lowercase()`: no non-ASCII character lowercases to a
+                // letter of these two names.
+                let requestor = ra.roles.iter().find(|r| {
+                    r.name.eq_ignore_ascii_case("requestor")
+                        || r.name.eq_ignore_ascii_case("requestor/approver")
+                });
+                let request = requestor.and_then(|role| {
+                    let policy = ra
+                        .access_policy_id
+                        .and_then(|id| policies.get(&id).copied())?;
+                    let usable: Vec<&estate::Schedule> = policy
+                        .schedules
+                        .iter()
+                        .filter(|s| !s.access_types.is_empty())
+                        .collect();
+                    if usable.is_empty() {
+                        return None;
+                    }
+                    Some(Request {
+                        role,
+                        policy,
+                        auto: usable
+                            .iter()
+                            .any(|s| s.access_types.iter().any(|a| a.min_approvers < 1)),
+                        no_reason: usable.iter().any(|s| !s.require_reason),
+                        no_ticket: usable.iter().any(|s| !ticket_enforced(ps, s)),
+                    })
+                });
+                rule_grants.push(Grant {
+                    group,
+                    is_ecm,
+                    isa,
+                    request,
+                });
+            }
+        }
 
         for (t, target) in self.policy.targets.iter().enumerate() {
             let mut accounts: Vec<(&estate::ManagedSystem, &estate::ManagedAccount)> = Vec::new();
+            let mut seen = HashSet::new();
             for &s in &self.target_systems[t] {
                 let system = &ps.managed_systems[s];
-                for a in accounts_by_system
+                for (_, a) in accounts_by_system
                     .get(&system.managed_system_id)
                     .into_iter()
                     .flatten()
                 {
-                    push_unique_by(&mut accounts, (system, *a));
+                    push_unique_by(&mut accounts, &mut seen, (system, *a));
                 }
             }
             for c in &target.credentials {
-                let hits: Vec<_> = accounts_by_name
-                    .get(&c.account.to_lowercase())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| systems_by_id.get(&a.managed_system_id).map(|s| (*s, *a)))
-                    .filter(|(s, _)| {
-                        s.fields()
-                            .iter()
-                            .flatten()
-                            .any(|f| crate::policy::hosts::normalize_name(f) == c.system)
-                    })
-                    .collect();
+                let account = c.account.to_lowercase();
+                let mut found: Vec<(usize, &estate::ManagedSystem, &estate::ManagedAccount)> =
+                    Vec::new();
+                for id in systems_by_field.get(&c.system).into_iter().flatten() {
+                    let Some(system) = systems_by_id.get(id) else {
+                        continue;
+                    };
+                    for (i, a) in accounts_by_system.get(id).into_iter().flatten() {
+                        if a.account_name.to_lowercase() == account {
+                            found.push((*i, *system, *a));
+                        }
+                    }
+                }
+                found.sort_by_key(|(i, _, _)| *i);
+                let hits: Vec<_> = found.into_iter().map(|(_, s, a)| (s, a)).collect();
                 if hits.is_empty() {
                     let msg = format!("credential `{}` on `{}` of target `{}` matches no live Password Safe account", c.account, c.system, target.name);
                     self.report(
@@ -1161,7 +1271,7 @@ impl<'a> Evaluator<'a> {
                     );
                 }
                 for h in hits {
-                    push_unique_by(&mut accounts, h);
+                    push_unique_by(&mut accounts, &mut seen, h);
                 }
             }
             if target.api_forbidden {
@@ -1205,54 +1315,53 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             for (system, account) in accounts {
-                let host = system
-                    .fields()
-                    .iter()
-                    .flatten()
-                    .find_map(|f| HostKey::parse(f))
-                    .map(|k| k.text());
-                let system_name = system
-                    .system_name
-                    .clone()
-                    .or_else(|| system.host_name.clone())
-                    .unwrap_or_default();
-                let base = vec![
-                    el("managed_system", system.managed_system_id, &system_name),
-                    el(
-                        "managed_account",
-                        account.managed_account_id,
-                        &account.account_name,
-                    ),
-                ];
+                // The host and the path are worked out only for findings: most accounts have none.
+                let mut host_cache: Option<Option<String>> = None;
+                let mut host = || {
+                    host_cache
+                        .get_or_insert_with(|| {
+                            system
+                                .fields()
+                                .iter()
+                                .flatten()
+                                .find_map(|f| HostKey::parse(f))
+                                .map(|k| k.text())
+                        })
+                        .clone()
+                };
+                let base = || {
+                    let system_name = system
+                        .system_name
+                        .clone()
+                        .or_else(|| system.host_name.clone())
+                        .unwrap_or_default();
+                    vec![
+                        el("managed_system", system.managed_system_id, &system_name),
+                        el(
+                            "managed_account",
+                            account.managed_account_id,
+                            &account.account_name,
+                        ),
+                    ]
+                };
                 for sr in rules_by_account
                     .get(&account.managed_account_id)
                     .into_iter()
                     .flatten()
                 {
-                    for ra in assignments.get(&sr.smart_rule_id).into_iter().flatten() {
-                        let Some(group) = groups.get(&ra.user_group_id) else {
-                            continue;
+                    for grant in grants.get(&sr.smart_rule_id).into_iter().flatten() {
+                        let group = grant.group;
+                        let group_path = || {
+                            let mut path = base();
+                            path.push(el("smart_rule", sr.smart_rule_id, &sr.title));
+                            path.push(el("user_group", group.group_id, &group.name));
+                            path
                         };
-                        if !group.is_active
-                            || !ra.active()
-                            || group.name.eq_ignore_ascii_case("Administrators")
-                        {
-                            continue;
-                        }
-                        let is_ecm = self
-                            .policy
-                            .ecm_user_groups
-                            .iter()
-                            .any(|g| g.eq_ignore_ascii_case(&group.name));
-                        let mut path = base.clone();
-                        path.push(el("smart_rule", sr.smart_rule_id, &sr.title));
-                        path.push(el("user_group", group.group_id, &group.name));
-                        if let Some(isa) =
-                            ra.roles.iter().find(|r| r.name.eq_ignore_ascii_case("ISA"))
-                        {
+                        if let Some(isa) = grant.isa {
                             self.paths += 1;
-                            let mut p = path.clone();
+                            let mut p = group_path();
                             p.push(el("role", isa.role_id, &isa.name));
+                            let host = host();
                             let msg = format!(
                                 "user group `{}` holds the ISA role on smart rule `{}`: `{}` on {} is released with no request, approval or reason",
                                 group.name, sr.title, account.account_name, host.as_deref().unwrap_or("?")
@@ -1260,39 +1369,27 @@ impl<'a> Evaluator<'a> {
                             self.report(
                                 Rule::PsIsaBypass,
                                 Some(target),
-                                host.clone(),
+                                host,
                                 msg,
                                 p,
                                 target.place,
                             );
                         }
-                        let requestor = ra.roles.iter().find(|r| {
-                            let n = r.name.to_lowercase();
-                            n == "requestor" || n == "requestor/approver"
-                        });
-                        let Some(requestor) = requestor else { continue };
-                        let Some(policy) = ra.access_policy_id.and_then(|id| policies.get(&id))
-                        else {
+                        let Some(request) = &grant.request else {
                             continue;
                         };
-                        let usable: Vec<&estate::Schedule> = policy
-                            .schedules
-                            .iter()
-                            .filter(|s| !s.access_types.is_empty())
-                            .collect();
-                        if usable.is_empty() {
-                            continue;
-                        }
+                        let (requestor, policy) = (request.role, request.policy);
                         self.paths += 1;
-                        path.push(el("role", requestor.role_id, &requestor.name));
-                        path.push(el("access_policy", policy.access_policy_id, &policy.name));
-                        if is_ecm {
+                        let requestor_path = || {
+                            let mut path = group_path();
+                            path.push(el("role", requestor.role_id, &requestor.name));
+                            path.push(el("access_policy", policy.access_policy_id, &policy.name));
+                            path
+                        };
+                        if grant.is_ecm {
                             // Path 7 raises nothing itself; what it opens is path 3, and any
                             // unguarded PRA path to the host (noted on that finding).
-                            let auto = usable
-                                .iter()
-                                .any(|s| s.access_types.iter().any(|a| a.min_approvers < 1));
-                            if account.api_enabled && auto {
+                            if account.api_enabled && request.auto {
                                 let note = format!(
                                     "the ECM injects `{}` from Password Safe into such sessions with no approval (user group `{}`, access policy `{}`)",
                                     account.account_name, group.name, policy.name
@@ -1314,16 +1411,17 @@ impl<'a> Evaluator<'a> {
                                 } else {
                                     "is not attested off"
                                 };
+                                let host = host();
                                 let msg = format!(
                                     "`{}` on {} can be released by the ECM (user group `{}`, access policy `{}`) and \"Allow Search for External Jump Items\" {why}: it is reachable as an External Jump Item with no jump policy",
                                     account.account_name, host.as_deref().unwrap_or("?"), group.name, policy.name
                                 );
-                                let mut p = path.clone();
+                                let mut p = requestor_path();
                                 p.push(setting_element(Setting::AllowSearchExternalJumpItems));
                                 self.report(
                                     Rule::ExternalSearchBypass,
                                     Some(target),
-                                    host.clone(),
+                                    host,
                                     msg,
                                     p,
                                     target.place,
@@ -1331,15 +1429,19 @@ impl<'a> Evaluator<'a> {
                             }
                             continue;
                         }
+                        let no_approver = target.approval && request.auto;
+                        let no_reason = target.comment && request.no_reason;
+                        let no_ticket = target.ticket && request.no_ticket;
+                        if !(no_approver || no_reason || no_ticket) {
+                            continue;
+                        }
+                        let path = requestor_path();
+                        let host = host();
                         let who = format!(
                             "user group `{}` (access policy `{}`)",
                             group.name, policy.name
                         );
-                        if target.approval
-                            && usable
-                                .iter()
-                                .any(|s| s.access_types.iter().any(|a| a.min_approvers < 1))
-                        {
+                        if no_approver {
                             let msg = format!(
                                 "{who} can check out `{}` on {} with no approver (MinApprovers 0)",
                                 account.account_name,
@@ -1354,7 +1456,7 @@ impl<'a> Evaluator<'a> {
                                 target.place,
                             );
                         }
-                        if target.comment && usable.iter().any(|s| !s.require_reason) {
+                        if no_reason {
                             let msg = format!("{who} can check out `{}` on {} without giving a reason (RequireReason false)", account.account_name, host.as_deref().unwrap_or("?"));
                             self.report(
                                 Rule::PsReasonMissing,
@@ -1365,7 +1467,7 @@ impl<'a> Evaluator<'a> {
                                 target.place,
                             );
                         }
-                        if target.ticket && usable.iter().any(|s| !ticket_enforced(ps, s)) {
+                        if no_ticket {
                             let msg = format!("{who} can check out `{}` on {} without a ticket from an active ticket system", account.account_name, host.as_deref().unwrap_or("?"));
                             self.report(
                                 Rule::PsTicketMissing,
@@ -1643,14 +1745,13 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// Adds an account unless one with its id is in already (`seen` holds their ids).
 fn push_unique_by<'x>(
     v: &mut Vec<(&'x estate::ManagedSystem, &'x estate::ManagedAccount)>,
+    seen: &mut HashSet<i64>,
     x: (&'x estate::ManagedSystem, &'x estate::ManagedAccount),
 ) {
-    if !v
-        .iter()
-        .any(|(_, a)| a.managed_account_id == x.1.managed_account_id)
-    {
+    if seen.insert(x.1.managed_account_id) {
         v.push(x);
     }
 }

@@ -1,7 +1,8 @@
-//! `jumpguard sim`: the simulator on a loopback port, with faults switched on from flags.
+//! `jumpguard sim`: the simulator on a loopback port, with faults switched on from flags; or
+//! a generated large estate (`--generate`), served or written out with its policy.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -9,10 +10,22 @@ use crate::sim::{SimConfig, Simulator};
 
 /// Arguments of `sim`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["estate", "generate"])))]
 pub struct SimArgs {
     /// The estate to serve (an estate file, as `fetch` writes it).
     #[arg(long, value_name = "FILE")]
-    pub estate: PathBuf,
+    pub estate: Option<PathBuf>,
+    /// Generate an estate of N jump items (and its policy, with violations planted at known
+    /// places) instead of reading one.
+    #[arg(long, value_name = "N")]
+    pub generate: Option<usize>,
+    /// The seed of `--generate`: the same N and seed give the same estate.
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "generate")]
+    pub seed: u64,
+    /// With `--generate`: write DIR/estate.json, DIR/policies/generated.yaml and
+    /// DIR/planted.json instead of serving.
+    #[arg(long, value_name = "DIR", requires = "generate")]
+    pub out: Option<PathBuf>,
     /// Where to listen; loopback addresses only (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
     pub listen: SocketAddr,
@@ -58,6 +71,9 @@ pub struct SimArgs {
 }
 
 pub(crate) fn run(args: SimArgs) -> u8 {
+    if let (Some(n), Some(dir)) = (args.generate, &args.out) {
+        return write_generated(n, args.seed, dir);
+    }
     if !args.listen.ip().is_loopback() {
         eprintln!(
             "error: the simulator listens on loopback addresses only, not {}",
@@ -65,19 +81,24 @@ pub(crate) fn run(args: SimArgs) -> u8 {
         );
         return super::EXIT_ERROR;
     }
-    let text = match std::fs::read_to_string(&args.estate) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.estate.display());
-            return super::EXIT_ERROR;
+    let (estate, shown) = match (&args.estate, args.generate) {
+        (Some(path), _) => match read_estate(path) {
+            Ok(v) => (v, path.display().to_string()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return super::EXIT_ERROR;
+            }
+        },
+        (None, Some(n)) => {
+            let generated = crate::generate::generate(n, args.seed);
+            eprintln!(
+                "  serving a generated estate of {n} jump items (seed {}); its policy: jumpguard sim --generate {n} --seed {} --out DIR",
+                args.seed, args.seed
+            );
+            (generated.estate, format!("the generated estate ({n})"))
         }
-    };
-    let estate: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {} is not JSON: {e}", args.estate.display());
-            return super::EXIT_ERROR;
-        }
+        // clap requires one of the two.
+        (None, None) => return super::EXIT_ERROR,
     };
     let config = SimConfig {
         client_id: args.client_id.clone(),
@@ -100,7 +121,7 @@ pub(crate) fn run(args: SimArgs) -> u8 {
     let sim = match Simulator::new(estate, config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot simulate {}: {e}", args.estate.display());
+            eprintln!("error: cannot simulate {shown}: {e}");
             return super::EXIT_ERROR;
         }
     };
@@ -178,4 +199,60 @@ pub(crate) fn run(args: SimArgs) -> u8 {
             _ = tokio::signal::ctrl_c() => 0,
         }
     })
+}
+
+fn read_estate(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+}
+
+/// Writes a generated estate, its policy and the findings planted in it.
+fn write_generated(n: usize, seed: u64, dir: &Path) -> u8 {
+    let generated = crate::generate::generate(n, seed);
+    let planted: Vec<serde_json::Value> = generated
+        .planted
+        .iter()
+        .map(|(rule, target, host)| serde_json::json!({"rule": rule, "target": target, "host": host}))
+        .collect();
+    let estate = dir.join("estate.json");
+    let policy = dir.join("policies").join("generated.yaml");
+    let expected = dir.join("planted.json");
+    let written = std::fs::create_dir_all(dir.join("policies"))
+        .and_then(|()| {
+            let text = serde_json::to_string_pretty(&generated.estate).unwrap_or_default();
+            std::fs::write(&estate, text + "\n")
+        })
+        .and_then(|()| std::fs::write(&policy, &generated.policy_yaml))
+        .and_then(|()| {
+            let text = serde_json::to_string_pretty(&planted).unwrap_or_default();
+            std::fs::write(&expected, text + "\n")
+        });
+    if let Err(e) = written {
+        eprintln!(
+            "error: cannot write the generated estate to {}: {e}",
+            dir.display()
+        );
+        return super::EXIT_ERROR;
+    }
+    println!(
+        "wrote {} ({n} jump items, seed {seed}), {} and {} ({} planted findings)",
+        estate.display(),
+        policy.display(),
+        expected.display(),
+        planted.len()
+    );
+    if n < crate::generate::MIN_PLANTED {
+        eprintln!(
+            "warning: below {} jump items not every kind of violation can be planted",
+            crate::generate::MIN_PLANTED
+        );
+    }
+    println!(
+        "  check it: jumpguard check -p {} --estate {} --as-of {}",
+        dir.join("policies").display(),
+        estate.display(),
+        crate::generate::AS_OF
+    );
+    0
 }

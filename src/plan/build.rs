@@ -1,14 +1,14 @@
 //! The planner: from a report, the fewest actions that resolve its findings (DESIGN.md §7).
 //! Pure: policy, estate and report in, a plan out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{json, Value};
 
 use super::*;
 use crate::analysis::{Finding, PathElement, Report};
-use crate::estate::{Estate, JumpPolicy};
-use crate::policy::{DeclaredJumpPolicy, Policy, Setting, Target};
+use crate::estate::{Estate, JumpClient, JumpGroup, JumpItem, JumpPolicy, ObjectFingerprints};
+use crate::policy::{DeclaredJumpGroup, DeclaredJumpPolicy, Policy, Setting, Target};
 use crate::rules::Rule;
 
 /// How to plan.
@@ -27,8 +27,10 @@ pub struct PlanOptions {
 /// plan would leave it, until nothing more can be done by API (three rounds at most). Every
 /// precondition refers to the live estate as it is now.
 pub fn build(policy: &Policy, estate: &Estate, report: &Report, options: &PlanOptions) -> Plan {
-    let original = estate.object_fingerprints();
-    let first = build_once(policy, estate, report, options, &original);
+    let original = ObjectFingerprints::new(estate);
+    let mut first = build_once(policy, estate, report, options, &original);
+    // The plan records the estate it was made from; later rounds plan on simulated estates.
+    first.estate_fingerprint = estate.fingerprint();
     let Ok(today) = report.as_of.parse::<jiff::civil::Date>() else {
         return first;
     };
@@ -174,12 +176,12 @@ fn relink(a: &mut Action, live: &Estate, simulated: &Estate) {
     }
 }
 
-fn build_once(
-    policy: &Policy,
-    estate: &Estate,
-    report: &Report,
-    options: &PlanOptions,
-    original: &BTreeMap<String, String>,
+fn build_once<'a>(
+    policy: &'a Policy,
+    estate: &'a Estate,
+    report: &'a Report,
+    options: &'a PlanOptions,
+    original: &'a ObjectFingerprints<'a>,
 ) -> Plan {
     let mut p = Planner::new(policy, estate, report, options, original);
     p.jump_policies();
@@ -200,8 +202,127 @@ struct Planner<'a> {
     /// Which action (index) resolves each finding.
     resolved_by: Vec<Option<usize>>,
     actions: Vec<Action>,
-    fingerprints: BTreeMap<String, String>,
+    /// The id of the first action that creates each jump policy or group, by code name
+    /// (ASCII-lowercased).
+    creators: HashMap<String, String>,
+    fingerprints: &'a ObjectFingerprints<'a>,
     ticket_system: Option<bool>,
+    ix: Indexes<'a>,
+}
+
+/// Lookups the planner makes for every item it plans, so that planning ten thousand items
+/// does not scan every finding and every live object ten thousand times. Where several
+/// objects share a key, the first (in estate or policy order) wins, as `find` would pick.
+struct Indexes<'a> {
+    /// (item type, id) of a jump item or client → the findings whose path holds it.
+    findings_by_item: HashMap<(Option<String>, i64), Vec<usize>>,
+    /// Jump policy id on the path → findings.
+    findings_by_policy: HashMap<i64, Vec<usize>>,
+    /// (user group id, smart rule id) of the path → findings.
+    findings_by_pair: HashMap<(Option<i64>, Option<i64>), Vec<usize>>,
+    /// Managed account id of the path → findings.
+    findings_by_account: HashMap<Option<i64>, Vec<usize>>,
+    /// (element kind, element id, jump group id) of a `membership-override` → findings.
+    overrides: HashMap<(String, Option<i64>, Option<i64>), Vec<usize>>,
+    targets: HashMap<&'a str, &'a Target>,
+    items: HashMap<(JumpItemType, i64), &'a JumpItem>,
+    clients: HashMap<i64, &'a JumpClient>,
+    groups: HashMap<i64, Vec<&'a JumpGroup>>,
+    groups_by_code: HashMap<String, &'a JumpGroup>,
+    live_policies: HashMap<String, &'a JumpPolicy>,
+    declared_policies: HashMap<String, &'a DeclaredJumpPolicy>,
+    declared_groups: HashMap<String, &'a DeclaredJumpGroup>,
+    /// (item type, lowercased hostname) → shared items, for copies of an item; built on first use.
+    by_host: Option<HashMap<(JumpItemType, String), Vec<&'a JumpItem>>>,
+}
+
+impl<'a> Indexes<'a> {
+    fn new(policy: &'a Policy, estate: &'a Estate, findings: &[&'a Finding]) -> Self {
+        fn first<K: std::hash::Hash + Eq, V>(pairs: impl Iterator<Item = (K, V)>) -> HashMap<K, V> {
+            let mut map = HashMap::new();
+            for (k, v) in pairs {
+                map.entry(k).or_insert(v);
+            }
+            map
+        }
+        fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<usize>>, key: K, i: usize) {
+            let list = map.entry(key).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+        let pra = &estate.pra;
+        let mut ix = Indexes {
+            findings_by_item: HashMap::new(),
+            findings_by_policy: HashMap::new(),
+            findings_by_pair: HashMap::new(),
+            findings_by_account: HashMap::new(),
+            overrides: HashMap::new(),
+            targets: first(policy.targets.iter().map(|t| (t.name.as_str(), t))),
+            items: first(
+                pra.jump_item
+                    .iter()
+                    .flat_map(|(t, items)| items.iter().map(move |i| ((*t, i.id), i))),
+            ),
+            clients: first(pra.jump_client.iter().map(|c| (c.id, c))),
+            groups: HashMap::new(),
+            groups_by_code: first(
+                pra.jump_group
+                    .iter()
+                    .map(|g| (g.code_name.to_ascii_lowercase(), g)),
+            ),
+            live_policies: first(
+                pra.jump_policy
+                    .iter()
+                    .map(|p| (p.code_name.to_ascii_lowercase(), p)),
+            ),
+            declared_policies: first(
+                policy
+                    .jump_policies
+                    .iter()
+                    .map(|p| (p.code_name.to_ascii_lowercase(), p)),
+            ),
+            declared_groups: first(
+                policy
+                    .jump_groups
+                    .iter()
+                    .map(|g| (g.code_name.to_ascii_lowercase(), g)),
+            ),
+            by_host: None,
+        };
+        for g in &pra.jump_group {
+            ix.groups.entry(g.id).or_default().push(g);
+        }
+        for (i, f) in findings.iter().enumerate() {
+            for p in &f.path {
+                match (p.kind.as_str(), p.id) {
+                    ("jump_item" | "jump_client", Some(id)) => {
+                        add(&mut ix.findings_by_item, (p.item_type.clone(), id), i)
+                    }
+                    ("jump_policy", Some(id)) => add(&mut ix.findings_by_policy, id, i),
+                    _ => {}
+                }
+            }
+            let pair = (
+                el(f, "user_group").and_then(|e| e.id),
+                el(f, "smart_rule").and_then(|e| e.id),
+            );
+            add(&mut ix.findings_by_pair, pair, i);
+            let account = el(f, "managed_account").and_then(|e| e.id);
+            add(&mut ix.findings_by_account, account, i);
+            if f.rule == Rule::MembershipOverride {
+                let group = el(f, "jump_group").and_then(|e| e.id);
+                for p in &f.path {
+                    add(&mut ix.overrides, (p.kind.clone(), p.id, group), i);
+                }
+            }
+        }
+        ix
+    }
+
+    fn group(&self, id: i64) -> Option<&'a JumpGroup> {
+        self.groups.get(&id).and_then(|g| g.first().copied())
+    }
 }
 
 fn el<'f>(f: &'f Finding, kind: &str) -> Option<&'f PathElement> {
@@ -226,7 +347,7 @@ impl<'a> Planner<'a> {
         estate: &'a Estate,
         report: &'a Report,
         options: &'a PlanOptions,
-        original: &BTreeMap<String, String>,
+        original: &'a ObjectFingerprints<'a>,
     ) -> Self {
         let findings: Vec<&Finding> = report.unwaived().collect();
         let today_valid =
@@ -247,15 +368,17 @@ impl<'a> Planner<'a> {
             estate,
             options,
             resolved_by: vec![None; findings.len()],
+            ix: Indexes::new(policy, estate, &findings),
             findings,
             actions: Vec::new(),
-            fingerprints: original.clone(),
+            creators: HashMap::new(),
+            fingerprints: original,
             ticket_system,
         }
     }
 
     fn precondition(&self, object: String) -> Precondition {
-        let fingerprint = self.fingerprints.get(&object).cloned();
+        let fingerprint = self.fingerprints.get(&object);
         Precondition {
             object,
             fingerprint,
@@ -270,13 +393,31 @@ impl<'a> Planner<'a> {
     }
 
     /// Adds an action resolving the findings `which` picks among those not yet resolved.
-    fn push(&mut self, mut action: Action, which: impl Fn(&Finding) -> bool) -> usize {
+    fn push(&mut self, action: Action, which: impl Fn(&Finding) -> bool) -> usize {
+        let all: Vec<usize> = (0..self.findings.len()).collect();
+        self.push_among(action, &all, which)
+    }
+
+    /// Like `push`, when `which` can only pick findings among `candidates` (an index says so).
+    fn push_among(
+        &mut self,
+        mut action: Action,
+        candidates: &[usize],
+        which: impl Fn(&Finding) -> bool,
+    ) -> usize {
         let index = self.actions.len();
         action.id = format!("a{}", index + 1);
-        for (i, f) in self.findings.iter().enumerate() {
-            if self.resolved_by[i].is_none() && which(f) {
+        for &i in candidates {
+            if self.resolved_by[i].is_none() && which(self.findings[i]) {
                 self.resolved_by[i] = Some(index);
             }
+        }
+        if let Op::CreateJumpPolicy { code_name, .. } | Op::CreateJumpGroup { code_name, .. } =
+            &action.op
+        {
+            self.creators
+                .entry(code_name.to_ascii_lowercase())
+                .or_insert_with(|| action.id.clone());
         }
         self.actions.push(action);
         index
@@ -317,18 +458,17 @@ impl<'a> Planner<'a> {
     }
 
     fn live_policy(&self, code: &str) -> Option<&'a JumpPolicy> {
-        self.estate
-            .pra
-            .jump_policy
-            .iter()
-            .find(|p| p.code_name.eq_ignore_ascii_case(code))
+        self.ix
+            .live_policies
+            .get(&code.to_ascii_lowercase())
+            .copied()
     }
 
     fn declared_policy(&self, code: &str) -> Option<&'a DeclaredJumpPolicy> {
-        self.policy
-            .jump_policies
-            .iter()
-            .find(|p| p.code_name.eq_ignore_ascii_case(code))
+        self.ix
+            .declared_policies
+            .get(&code.to_ascii_lowercase())
+            .copied()
     }
 
     /// The reference to a declared jump policy: live when it exists, else created by this plan.
@@ -344,14 +484,7 @@ impl<'a> Planner<'a> {
 
     /// The id of the action that creates a jump policy or group of this code name, if any.
     fn creator(&self, code: &str) -> Option<String> {
-        self.actions.iter().find_map(|a| match &a.op {
-            Op::CreateJumpPolicy { code_name, .. } | Op::CreateJumpGroup { code_name, .. }
-                if code_name.eq_ignore_ascii_case(code) =>
-            {
-                Some(a.id.clone())
-            }
-            _ => None,
-        })
+        self.creators.get(&code.to_ascii_lowercase()).cloned()
     }
 
     /// Whether a declared jump policy, once it matches the policy file, meets a target's needs.
@@ -377,7 +510,7 @@ impl<'a> Planner<'a> {
     }
 
     fn target(&self, name: Option<&str>) -> Option<&'a Target> {
-        name.and_then(|n| self.policy.target(n))
+        name.and_then(|n| self.ix.targets.get(n).copied())
     }
 
     // ---- jump policies -------------------------------------------------------------------
@@ -487,7 +620,13 @@ impl<'a> Planner<'a> {
                 .fields
                 .iter()
                 .any(|f| f.field == "approval_approver_scope" || f.field == "recordings_disabled");
-            self.push(action, |f| {
+            let on_policy = self
+                .ix
+                .findings_by_policy
+                .get(&id)
+                .cloned()
+                .unwrap_or_default();
+            self.push_among(action, &on_policy, |f| {
                 let on_policy = f
                     .path
                     .iter()
@@ -538,6 +677,7 @@ impl<'a> Planner<'a> {
     fn items(&mut self) {
         // Every item with a finding on a path that does not go through a membership override.
         let mut items: Vec<(Option<String>, i64, String)> = Vec::new();
+        let mut seen = HashSet::new();
         for f in &self.findings {
             let Some(item) = f
                 .path
@@ -554,7 +694,7 @@ impl<'a> Planner<'a> {
                 item.id.unwrap_or_default(),
                 item.name.clone(),
             );
-            if !items.contains(&key) {
+            if seen.insert(key.clone()) {
                 items.push(key);
             }
         }
@@ -568,11 +708,7 @@ impl<'a> Planner<'a> {
         let ty: Option<JumpItemType> =
             item_type.and_then(|t| serde_json::from_value(Value::String(t.into())).ok());
         let (group_type, group_id, policy_id, host) = match ty {
-            Some(t) => match pra
-                .jump_item
-                .get(&t)
-                .and_then(|v| v.iter().find(|i| i.id == id))
-            {
+            Some(t) => match self.ix.items.get(&(t, id)) {
                 Some(i) => (
                     i.jump_group_type,
                     i.jump_group_id,
@@ -581,7 +717,7 @@ impl<'a> Planner<'a> {
                 ),
                 None => return,
             },
-            None => match pra.jump_client.iter().find(|c| c.id == id) {
+            None => match self.ix.clients.get(&id) {
                 Some(c) => (
                     c.jump_group_type,
                     c.jump_group_id,
@@ -600,6 +736,13 @@ impl<'a> Planner<'a> {
         };
         let key = item_key(item_type, id);
         let label = format!("{} `{name}`", item_type.unwrap_or("jump client"));
+        // The findings `on_item` picks, in report order.
+        let mine: Vec<usize> = self
+            .ix
+            .findings_by_item
+            .get(&(item_type.map(str::to_owned), id))
+            .cloned()
+            .unwrap_or_default();
 
         if group_type == crate::estate::JumpGroupType::Personal {
             let personal = |f: &Finding| {
@@ -612,7 +755,7 @@ impl<'a> Planner<'a> {
                     format!("delete personal {label}"),
                     vec![self.precondition(key)],
                 );
-                self.push(action, personal);
+                self.push_among(action, &mine, personal);
             } else {
                 let action = Self::manual(
                     &format!("remove personal {label}"),
@@ -622,17 +765,17 @@ impl<'a> Planner<'a> {
                     ],
                     None,
                 );
-                self.push(action, personal);
+                self.push_among(action, &mine, personal);
             }
             return;
         }
 
-        let group = pra.jump_group.iter().find(|g| g.id == group_id);
+        let group = self.ix.group(group_id);
         let group_code = group.map(|g| g.code_name.to_lowercase());
         // Targets whose findings name this item.
         let targets: Vec<&Target> = {
             let mut v: Vec<&Target> = Vec::new();
-            for f in self.findings.iter().filter(|f| on_item(f)) {
+            for f in mine.iter().map(|i| self.findings[*i]) {
                 if let Some(t) = self.target(f.target.as_deref()) {
                     if !v.iter().any(|x| x.name == t.name) {
                         v.push(t);
@@ -654,17 +797,31 @@ impl<'a> Planner<'a> {
         if misplaced {
             let list = sanctioned.clone().unwrap_or_default();
             // A copy of an item that already sits in a sanctioned group: remove it.
-            let twin = ty.and_then(|t| {
-                pra.jump_item.get(&t)?.iter().find(|i| {
-                    i.id != id
-                        && i.jump_group_type == crate::estate::JumpGroupType::Shared
-                        && i.hostname.is_some()
-                        && i.hostname.as_deref().map(str::to_lowercase)
-                            == host.as_deref().map(str::to_lowercase)
-                        && pra.jump_group.iter().any(|g| {
-                            g.id == i.jump_group_id && list.contains(&g.code_name.to_lowercase())
-                        })
-                })
+            let by_host = self.ix.by_host.get_or_insert_with(|| {
+                let mut map: HashMap<(JumpItemType, String), Vec<&JumpItem>> = HashMap::new();
+                for (t, items) in &pra.jump_item {
+                    for i in items {
+                        if let Some(h) = &i.hostname {
+                            map.entry((*t, h.to_lowercase())).or_default().push(i);
+                        }
+                    }
+                }
+                map
+            });
+            let groups = &self.ix.groups;
+            let twin = ty.zip(host.as_deref()).and_then(|(t, h)| {
+                by_host
+                    .get(&(t, h.to_lowercase()))?
+                    .iter()
+                    .copied()
+                    .find(|i| {
+                        i.id != id
+                            && i.jump_group_type == crate::estate::JumpGroupType::Shared
+                            && groups.get(&i.jump_group_id).is_some_and(|gs| {
+                                gs.iter()
+                                    .any(|g| list.contains(&g.code_name.to_lowercase()))
+                            })
+                    })
             });
             if let Some(twin) = twin {
                 let covered = |f: &Finding| on_item(f);
@@ -675,7 +832,7 @@ impl<'a> Planner<'a> {
                         format!("delete {label}: `{}` already reaches the same host from a sanctioned group", twin.name),
                         vec![self.precondition(key)],
                     );
-                    self.push(action, covered);
+                    self.push_among(action, &mine, covered);
                 } else {
                     let action = Self::manual(
                         &format!("delete {label} (a copy of `{}`)", twin.name),
@@ -685,26 +842,21 @@ impl<'a> Planner<'a> {
                         ],
                         None,
                     );
-                    self.push(action, covered);
+                    self.push_among(action, &mine, covered);
                 }
                 return;
             }
             let Some(dest_code) = list.first().cloned() else {
                 return;
             };
-            let dest = match pra
-                .jump_group
-                .iter()
-                .find(|g| g.code_name.eq_ignore_ascii_case(&dest_code))
-            {
+            let dest = match self.ix.groups_by_code.get(&dest_code.to_ascii_lowercase()) {
                 Some(g) => GroupRef::Existing(g.id),
                 None => GroupRef::Created(dest_code.clone()),
             };
             let want = self
-                .policy
-                .jump_groups
-                .iter()
-                .find(|g| g.code_name.eq_ignore_ascii_case(&dest_code))
+                .ix
+                .declared_groups
+                .get(&dest_code.to_ascii_lowercase())
                 .and_then(|g| g.jump_policy.clone());
             let set_policy = want
                 .as_deref()
@@ -739,7 +891,7 @@ impl<'a> Planner<'a> {
                 .filter_map(|c| self.creator(c))
                 .collect();
             let fixed_policy = new_policy.is_some();
-            self.push(action, move |f| {
+            self.push_among(action, &mine, move |f| {
                 on_item(f)
                     && !f.path.iter().any(is_membership)
                     && (f.rule == Rule::UnsanctionedJumpGroup
@@ -757,10 +909,10 @@ impl<'a> Planner<'a> {
         }
         // In a sanctioned (or unrestricted) group: give it the group's declared jump policy.
         let declared = group_code.as_deref().and_then(|c| {
-            self.policy
-                .jump_groups
-                .iter()
-                .find(|g| g.code_name.eq_ignore_ascii_case(c))
+            self.ix
+                .declared_groups
+                .get(&c.to_ascii_lowercase())
+                .copied()
         });
         let want = declared.and_then(|g| g.jump_policy.clone());
         let generic = |f: &Finding| {
@@ -795,12 +947,11 @@ impl<'a> Planner<'a> {
                     after: policy_ref_json(&new_policy),
                 });
                 action.depends_on = self.creator(&code).into_iter().collect();
-                self.push(action, generic);
+                self.push_among(action, &mine, generic);
             }
-            None if self
-                .findings
-                .iter()
-                .any(|f| generic(f) && f.rule != Rule::TicketIdMissing) =>
+            None if mine.iter().any(|i| {
+                generic(self.findings[*i]) && self.findings[*i].rule != Rule::TicketIdMissing
+            }) =>
             {
                 let where_ = group.map_or("its jump group".to_string(), |g| {
                     format!("jump group `{}`", g.name)
@@ -813,7 +964,7 @@ impl<'a> Planner<'a> {
                     ],
                     None,
                 );
-                self.push(action, generic);
+                self.push_among(action, &mine, generic);
             }
             None => {}
         }
@@ -822,7 +973,7 @@ impl<'a> Planner<'a> {
     // ---- memberships ---------------------------------------------------------------------
 
     fn memberships(&mut self) {
-        let mut seen: Vec<(String, i64, i64)> = Vec::new();
+        let mut seen: HashSet<(String, i64, i64)> = HashSet::new();
         let overrides: Vec<&Finding> = self
             .findings
             .iter()
@@ -841,29 +992,27 @@ impl<'a> Planner<'a> {
                 m.id.unwrap_or_default(),
                 g.id.unwrap_or_default(),
             );
-            if seen.contains(&(kind.clone(), member, group_id)) {
+            if !seen.insert((kind.clone(), member, group_id)) {
                 continue;
             }
-            seen.push((kind.clone(), member, group_id));
-            let group = self.estate.pra.jump_group.iter().find(|x| x.id == group_id);
+            let group = self.ix.group(group_id);
             let declared = group.and_then(|x| {
-                self.policy
-                    .jump_groups
-                    .iter()
-                    .find(|d| d.code_name.eq_ignore_ascii_case(&x.code_name))
+                self.ix
+                    .declared_groups
+                    .get(&x.code_name.to_ascii_lowercase())
+                    .copied()
             });
             let code = declared.and_then(|d| d.jump_policy.clone());
-            let target_names: Vec<&Target> = self
-                .findings
+            // The override findings of this membership, in report order.
+            let same: Vec<usize> = self
+                .ix
+                .overrides
+                .get(&(kind.clone(), Some(member), Some(group_id)))
+                .cloned()
+                .unwrap_or_default();
+            let target_names: Vec<&Target> = same
                 .iter()
-                .filter(|x| {
-                    x.rule == Rule::MembershipOverride
-                        && x.path
-                            .iter()
-                            .any(|p| p.kind == kind && p.id == Some(member))
-                        && el(x, "jump_group").is_some_and(|e| e.id == Some(group_id))
-                })
-                .filter_map(|x| self.target(x.target.as_deref()))
+                .filter_map(|i| self.target(self.findings[*i].target.as_deref()))
                 .collect();
             // The group's declared policy when it meets every need; otherwise "Set on Jump
             // Items", so that each item's own guard counts again.
@@ -934,7 +1083,7 @@ impl<'a> Planner<'a> {
                 after: policy_ref_json(&new_policy),
             });
             action.depends_on = depends;
-            self.push(action, |x| {
+            self.push_among(action, &same, |x| {
                 x.rule == Rule::MembershipOverride
                     && x.path
                         .iter()
@@ -980,12 +1129,14 @@ impl<'a> Planner<'a> {
                 el(f, "user_group").and_then(|e| e.id) == Some(group_id)
                     && el(f, "smart_rule").and_then(|e| e.id) == Some(rule_id)
             };
-            let pair_findings: Vec<&Finding> = self
-                .findings
-                .iter()
-                .copied()
-                .filter(|f| on_pair(f))
-                .collect();
+            let on_this_pair: Vec<usize> = self
+                .ix
+                .findings_by_pair
+                .get(&(Some(group_id), Some(rule_id)))
+                .cloned()
+                .unwrap_or_default();
+            let pair_findings: Vec<&Finding> =
+                on_this_pair.iter().map(|i| self.findings[*i]).collect();
             let isa = pair_findings.iter().any(|f| f.rule == Rule::PsIsaBypass);
             let need_approval = pair_findings
                 .iter()
@@ -1077,7 +1228,7 @@ impl<'a> Planner<'a> {
                         after: json!(policy),
                     });
                 }
-                self.push(action, move |f| {
+                self.push_among(action, &on_this_pair, move |f| {
                     on_pair(f)
                         && (f.rule == Rule::PsIsaBypass && isa
                             || fixes_requests
@@ -1109,7 +1260,7 @@ impl<'a> Planner<'a> {
                     ],
                     None,
                 );
-                self.push(action, move |f| {
+                self.push_among(action, &on_this_pair, move |f| {
                     on_pair(f)
                         && matches!(
                             f.rule,
@@ -1125,6 +1276,7 @@ impl<'a> Planner<'a> {
     /// `ps-api-enabled`: switch `ApiEnabled` off; the account's External Jump Item path closes too.
     fn api_access(&mut self) {
         let mut accounts: Vec<(i64, String, String)> = Vec::new();
+        let mut seen = HashSet::new();
         for f in self
             .findings
             .iter()
@@ -1133,7 +1285,7 @@ impl<'a> Planner<'a> {
             if let Some(a) = el(f, "managed_account") {
                 let system = el(f, "managed_system").map_or(String::new(), |s| s.name.clone());
                 let entry = (a.id.unwrap_or_default(), a.name.clone(), system);
-                if !accounts.contains(&entry) {
+                if seen.insert(entry.clone()) {
                     accounts.push(entry);
                 }
             }
@@ -1152,7 +1304,13 @@ impl<'a> Planner<'a> {
                 before: json!(true),
                 after: json!(false),
             });
-            self.push(action, move |f| {
+            let on_account = self
+                .ix
+                .findings_by_account
+                .get(&Some(id))
+                .cloned()
+                .unwrap_or_default();
+            self.push_among(action, &on_account, move |f| {
                 matches!(f.rule, Rule::PsApiEnabled | Rule::ExternalSearchBypass)
                     && el(f, "managed_account").and_then(|e| e.id) == Some(id)
             });
@@ -1245,16 +1403,26 @@ impl<'a> Planner<'a> {
     }
 
     fn finish(mut self) -> Plan {
+        /// (action, fingerprint, rule, target, host): one entry of an action's `resolves`.
+        type ResolvedKey<'k> = (usize, &'k str, &'k str, Option<&'k str>, Option<&'k str>);
+        // Each action's resolves, without repeats (actions start with none).
+        let mut listed: HashSet<ResolvedKey> = HashSet::new();
         for (i, f) in self.findings.iter().enumerate() {
             if let Some(a) = self.resolved_by[i] {
-                let r = Resolved {
-                    fingerprint: f.fingerprint.clone(),
-                    rule: f.rule.id().into(),
-                    target: f.target.clone(),
-                    host: f.host.clone(),
-                };
-                if !self.actions[a].resolves.contains(&r) {
-                    self.actions[a].resolves.push(r);
+                let key = (
+                    a,
+                    f.fingerprint.as_str(),
+                    f.rule.id(),
+                    f.target.as_deref(),
+                    f.host.as_deref(),
+                );
+                if listed.insert(key) {
+                    self.actions[a].resolves.push(Resolved {
+                        fingerprint: f.fingerprint.clone(),
+                        rule: f.rule.id().into(),
+                        target: f.target.clone(),
+                        host: f.host.clone(),
+                    });
                 }
             }
         }
@@ -1295,7 +1463,8 @@ impl<'a> Planner<'a> {
         Plan {
             format_version: PLAN_FORMAT_VERSION,
             created_at: self.options.created_at.clone(),
-            estate_fingerprint: self.estate.fingerprint(),
+            // Set by `build`, for the estate the plan was made from.
+            estate_fingerprint: String::new(),
             allow_destroy: self.options.allow_destroy,
             actions: kept,
         }

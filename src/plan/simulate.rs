@@ -1,18 +1,51 @@
 //! Applies a plan's API actions to an estate in memory, as the appliances would: what-if
 //! analysis and the property tests of the planner. Pure.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::{GroupRef, Op, Plan, PolicyRef};
-use crate::estate::{Estate, JumpGroup, JumpGroupType, JumpPolicy, Role, RoleAssignment};
+use crate::estate::{
+    Estate, JumpGroup, JumpGroupType, JumpItemType, JumpPolicy, Role, RoleAssignment,
+};
 
 /// The estate after the plan's API actions (manual steps change nothing).
 pub fn simulate(estate: &Estate, plan: &Plan) -> Estate {
     let mut e = estate.clone();
+    let mut positions = Positions::default();
     for action in plan.api_actions() {
-        apply_op(&mut e, &action.op);
+        apply_op(&mut e, &action.op, &mut positions);
     }
     e
+}
+
+/// Where the first object of each id sits, so that a plan of ten thousand updates does not
+/// search the lists ten thousand times. Built on first use.
+#[derive(Default)]
+struct Positions {
+    /// (type, id) → jump item; (`None`, id) → jump client. Dropped when an item is deleted.
+    items: Option<HashMap<(Option<JumpItemType>, i64), usize>>,
+    /// Managed account id → account (accounts are never removed here).
+    accounts: Option<HashMap<i64, usize>>,
+}
+
+impl Positions {
+    fn item(&mut self, e: &Estate, item_type: Option<JumpItemType>, id: i64) -> Option<usize> {
+        let index = self.items.get_or_insert_with(|| {
+            let mut map = HashMap::new();
+            for (t, items) in &e.pra.jump_item {
+                for (i, item) in items.iter().enumerate() {
+                    map.entry((Some(*t), item.id)).or_insert(i);
+                }
+            }
+            for (i, c) in e.pra.jump_client.iter().enumerate() {
+                map.entry((None, c.id)).or_insert(i);
+            }
+            map
+        });
+        index.get(&(item_type, id)).copied()
+    }
 }
 
 fn policy_id(e: &Estate, r: &PolicyRef) -> Option<i64> {
@@ -48,7 +81,7 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-fn apply_op(e: &mut Estate, op: &Op) {
+fn apply_op(e: &mut Estate, op: &Op, positions: &mut Positions) {
     match op {
         Op::CreateJumpPolicy { code_name, body } => {
             let id = e.pra.jump_policy.iter().map(|p| p.id).max().unwrap_or(0) + 1;
@@ -88,13 +121,11 @@ fn apply_op(e: &mut Estate, op: &Op) {
         } => {
             let group = jump_group.as_ref().and_then(|g| group_id(e, g));
             let policy = jump_policy.as_ref().map(|p| policy_id(e, p));
+            let position = positions.item(e, *item_type, *id);
             match item_type {
                 Some(t) => {
-                    if let Some(i) = e
-                        .pra
-                        .jump_item
-                        .get_mut(t)
-                        .and_then(|v| v.iter_mut().find(|i| i.id == *id))
+                    if let Some(i) = position
+                        .and_then(|at| e.pra.jump_item.get_mut(t).and_then(|v| v.get_mut(at)))
                     {
                         if let Some(g) = group {
                             i.jump_group_id = g;
@@ -106,7 +137,7 @@ fn apply_op(e: &mut Estate, op: &Op) {
                     }
                 }
                 None => {
-                    if let Some(c) = e.pra.jump_client.iter_mut().find(|c| c.id == *id) {
+                    if let Some(c) = position.and_then(|at| e.pra.jump_client.get_mut(at)) {
                         if let Some(g) = group {
                             c.jump_group_id = g;
                             c.jump_group_type = JumpGroupType::Shared;
@@ -118,14 +149,17 @@ fn apply_op(e: &mut Estate, op: &Op) {
                 }
             }
         }
-        Op::DeleteJumpItem { item_type, id } => match item_type {
-            Some(t) => {
-                if let Some(v) = e.pra.jump_item.get_mut(t) {
-                    v.retain(|i| i.id != *id);
+        Op::DeleteJumpItem { item_type, id } => {
+            positions.items = None;
+            match item_type {
+                Some(t) => {
+                    if let Some(v) = e.pra.jump_item.get_mut(t) {
+                        v.retain(|i| i.id != *id);
+                    }
                 }
+                None => e.pra.jump_client.retain(|c| c.id != *id),
             }
-            None => e.pra.jump_client.retain(|c| c.id != *id),
-        },
+        }
         Op::SetGroupPolicyMembership {
             group_policy_id,
             jump_group_id,
@@ -200,11 +234,22 @@ fn apply_op(e: &mut Estate, op: &Op) {
             }
         }
         Op::DisableApi { managed_account_id } => {
-            if let Some(a) = e.ps.as_mut().and_then(|ps| {
-                ps.managed_accounts
-                    .iter_mut()
-                    .find(|a| a.managed_account_id == *managed_account_id)
-            }) {
+            // Accounts are never removed here, so positions hold for the whole plan.
+            let accounts = positions.accounts.get_or_insert_with(|| {
+                let mut map = HashMap::new();
+                for (i, a) in
+                    e.ps.iter()
+                        .flat_map(|ps| ps.managed_accounts.iter())
+                        .enumerate()
+                {
+                    map.entry(a.managed_account_id).or_insert(i);
+                }
+                map
+            });
+            let position = accounts.get(managed_account_id).copied();
+            if let Some(a) =
+                position.and_then(|at| e.ps.as_mut().and_then(|ps| ps.managed_accounts.get_mut(at)))
+            {
                 a.api_enabled = false;
             }
         }

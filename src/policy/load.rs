@@ -1,7 +1,7 @@
 //! Loading a policy: files and directories, includes, the schema check, merging and semantic
 //! validation. Every problem of a run is collected; nothing stops at the first one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
@@ -611,32 +611,41 @@ impl Loader {
         scalar!(personal_jump_items, "`site.personal_jump_items`");
         scalar!(ecm_user_groups, "`password_safe.ecm`");
         base.password_safe = top.password_safe.or(base.password_safe);
+        // The first entry of each key (compared ignoring ASCII case), kept up to date as
+        // entries are added: a policy of thousands of groups merges in one pass.
+        fn first_positions<T>(entries: &[(String, Place, T)]) -> HashMap<String, usize> {
+            let mut map = HashMap::with_capacity(entries.len());
+            for (i, (k, _, _)) in entries.iter().enumerate() {
+                map.entry(k.to_ascii_lowercase()).or_insert(i);
+            }
+            map
+        }
+        let mut positions = first_positions(&base.jump_policies);
         for (key, place, spec) in top.jump_policies {
-            match base
-                .jump_policies
-                .iter()
-                .position(|(k, _, _)| k.eq_ignore_ascii_case(&key))
-            {
+            match positions.get(&key.to_ascii_lowercase()).copied() {
                 Some(i) if strict => self.twice(
                     &format!("jump policy `{key}`"),
                     place,
                     base.jump_policies[i].1,
                 ),
                 Some(i) => base.jump_policies[i] = (key, place, spec),
-                None => base.jump_policies.push((key, place, spec)),
+                None => {
+                    positions.insert(key.to_ascii_lowercase(), base.jump_policies.len());
+                    base.jump_policies.push((key, place, spec));
+                }
             }
         }
+        let mut positions = first_positions(&base.jump_groups);
         for (key, place, spec) in top.jump_groups {
-            match base
-                .jump_groups
-                .iter()
-                .position(|(k, _, _)| k.eq_ignore_ascii_case(&key))
-            {
+            match positions.get(&key.to_ascii_lowercase()).copied() {
                 Some(i) if strict => {
                     self.twice(&format!("jump group `{key}`"), place, base.jump_groups[i].1)
                 }
                 Some(i) => base.jump_groups[i] = (key, place, spec),
-                None => base.jump_groups.push((key, place, spec)),
+                None => {
+                    positions.insert(key.to_ascii_lowercase(), base.jump_groups.len());
+                    base.jump_groups.push((key, place, spec));
+                }
             }
         }
         if !strict {
@@ -728,13 +737,14 @@ impl Loader {
                 max_duration_minutes,
             });
         }
+        let policy_codes: HashSet<String> = policy
+            .jump_policies
+            .iter()
+            .map(|p| p.code_name.to_ascii_lowercase())
+            .collect();
         for (code_name, place, spec) in layer.jump_groups {
             if let Some(jp) = &spec.jump_policy {
-                if !policy
-                    .jump_policies
-                    .iter()
-                    .any(|p| p.code_name.eq_ignore_ascii_case(&jp.value))
-                {
+                if !policy_codes.contains(&jp.value.to_ascii_lowercase()) {
                     let names: Vec<&str> = policy
                         .jump_policies
                         .iter()
@@ -756,6 +766,11 @@ impl Loader {
                 jump_policy: spec.jump_policy.map(|p| p.value),
             });
         }
+        let group_codes: HashSet<String> = policy
+            .jump_groups
+            .iter()
+            .map(|g| g.code_name.to_ascii_lowercase())
+            .collect();
         let mut seen: HashMap<String, Place> = HashMap::new();
         for (file, spec) in layer.targets {
             let place = Place::new(file, spec.name.loc);
@@ -773,7 +788,7 @@ impl Loader {
                 continue;
             }
             seen.insert(spec.name.value.to_lowercase(), place);
-            let target = self.compile_target(file, spec, &policy);
+            let target = self.compile_target(file, spec, &policy, &group_codes);
             if !target.credentials.is_empty() && policy.needs_password_safe.is_none() {
                 policy.needs_password_safe = Some(target.credentials[0].place);
             }
@@ -792,7 +807,14 @@ impl Loader {
         policy
     }
 
-    fn compile_target(&mut self, file: FileId, spec: TargetSpec, policy: &Policy) -> Target {
+    /// `group_codes`: the declared jump groups' code names, ASCII-lowercased.
+    fn compile_target(
+        &mut self,
+        file: FileId,
+        spec: TargetSpec,
+        policy: &Policy,
+        group_codes: &HashSet<String>,
+    ) -> Target {
         let at = |loc: Loc| Place::new(file, loc);
         let mut hosts = Vec::new();
         for h in &spec.hosts {
@@ -816,13 +838,13 @@ impl Loader {
             );
         }
         let jump_groups = spec.jump_groups.as_ref().map(|groups| {
-            let names: Vec<&str> = policy
-                .jump_groups
-                .iter()
-                .map(|g| g.code_name.as_str())
-                .collect();
             for g in groups {
-                if !names.iter().any(|n| n.eq_ignore_ascii_case(&g.value)) {
+                if !group_codes.contains(&g.value.to_ascii_lowercase()) {
+                    let names: Vec<&str> = policy
+                        .jump_groups
+                        .iter()
+                        .map(|g| g.code_name.as_str())
+                        .collect();
                     self.undeclared("jump group", &g.value, at(g.loc), &names, "jump_groups");
                 }
             }

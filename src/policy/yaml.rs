@@ -185,12 +185,18 @@ impl Node {
     fn collect_duplicates<'a>(&'a self, out: &mut Vec<(&'a Node, &'a Node)>) {
         match &self.value {
             NodeValue::Map(entries) => {
-                for (i, (k, _)) in entries.iter().enumerate() {
-                    if let Some((first, _)) = entries[..i]
-                        .iter()
-                        .find(|(p, _)| p.key_text() == k.key_text())
-                    {
-                        out.push((first, k));
+                // The first occurrence of each key, so that a mapping of thousands of keys
+                // (jump groups, say) is checked in one pass.
+                let mut first: std::collections::HashMap<String, &Node> =
+                    std::collections::HashMap::with_capacity(entries.len());
+                for (k, _) in entries {
+                    match first.entry(k.key_text()) {
+                        std::collections::hash_map::Entry::Occupied(seen) => {
+                            out.push((*seen.get(), k));
+                        }
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(k);
+                        }
                     }
                 }
                 for (_, v) in entries {

@@ -2,8 +2,12 @@
 //! underlined, then a summary and the verdict.
 
 use std::fmt::{self, Write};
+use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan,
+    SpanContents,
+};
 
 use crate::analysis::{Finding, Report, Verdict};
 use crate::policy::{render_diagnostic, Sources};
@@ -29,6 +33,8 @@ pub fn render(report: &Report, sources: &Sources, color: bool) -> String {
         }
     }
     groups.sort_by_key(|(k, _)| (k.is_none(), k.map(str::to_owned)));
+    // Each policy file is indexed once, not copied and scanned once per finding.
+    let files: Vec<IndexedText> = sources.files.iter().map(IndexedText::new).collect();
     for (target, findings) in &groups {
         let title = match target {
             Some(t) => format!("target {t}"),
@@ -42,7 +48,7 @@ pub fn render(report: &Report, sources: &Sources, color: bool) -> String {
         );
         for f in findings {
             out.push_str(&render_diagnostic(
-                &FindingDiagnostic::new(f, sources),
+                &FindingDiagnostic::new(f, sources, &files),
                 color,
             ));
         }
@@ -149,28 +155,122 @@ fn status(s: &crate::estate::SourceStatus) -> String {
     }
 }
 
+/// A policy file's text with the byte offset of every line, shared by the findings that point
+/// into it. A large policy (a thousand targets) would otherwise be copied and scanned from its
+/// first byte for each finding.
+#[derive(Clone)]
+struct IndexedText {
+    text: Arc<String>,
+    /// Where each line starts, lines ending at `\n` (how locations count lines).
+    lines: Arc<Vec<usize>>,
+    /// Where each line starts, lines ending at `\r\n`, `\n` or a lone `\r` (how miette counts).
+    miette_lines: Arc<Vec<usize>>,
+}
+
+impl IndexedText {
+    fn new(file: &crate::policy::SourceFile) -> IndexedText {
+        let bytes = file.text.as_bytes();
+        let mut lines = vec![0];
+        let mut miette_lines = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => {
+                    lines.push(i + 1);
+                    miette_lines.push(i + 1);
+                }
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                    lines.push(i + 2);
+                    miette_lines.push(i + 2);
+                    i += 1;
+                }
+                b'\r' => miette_lines.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        IndexedText {
+            text: Arc::new(file.text.clone()),
+            lines: Arc::new(lines),
+            miette_lines: Arc::new(miette_lines),
+        }
+    }
+
+    /// The byte offset of a 1-based line and column (columns count characters).
+    fn byte(&self, line: u32, column: u32) -> usize {
+        let Some(i) = (line as usize).checked_sub(1) else {
+            return 0;
+        };
+        let Some(&start) = self.lines.get(i).filter(|s| **s < self.text.len()) else {
+            return 0;
+        };
+        let end = self.lines.get(i + 1).copied().unwrap_or(self.text.len());
+        let l = &self.text[start..end];
+        let col = l
+            .char_indices()
+            .nth(column.saturating_sub(1) as usize)
+            .map_or(l.len(), |(b, _)| b);
+        (start + col).min(self.text.len())
+    }
+}
+
+impl SourceCode for IndexedText {
+    /// What miette reads for `text` itself, computed from a few lines before the span on
+    /// rather than from the first byte: miette's reading depends only on the lines it keeps
+    /// as context, so starting at a line further back than those gives the same contents.
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text: &'a str = self.text.as_str();
+        // Newlines strictly before the span; start two lines before the first context line.
+        let before = self.miette_lines.partition_point(|s| *s <= span.offset());
+        let skip = before.saturating_sub(context_lines_before + 2);
+        if skip == 0 {
+            return text.read_span(span, context_lines_before, context_lines_after);
+        }
+        let base = self.miette_lines[skip - 1];
+        let shifted = SourceSpan::new((span.offset() - base).into(), span.len());
+        let inner = text[base..].read_span(&shifted, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new(
+            inner.data(),
+            SourceSpan::new((inner.span().offset() + base).into(), inner.span().len()),
+            inner.line() + skip,
+            inner.column(),
+            inner.line_count() + skip,
+        )))
+    }
+}
+
 /// A finding as a miette diagnostic pointing into the policy.
 struct FindingDiagnostic<'a> {
     finding: &'a Finding,
-    source: Option<(NamedSource<String>, SourceSpan)>,
+    source: Option<(NamedSource<IndexedText>, SourceSpan)>,
     help: String,
 }
 
 impl<'a> FindingDiagnostic<'a> {
-    fn new(finding: &'a Finding, sources: &Sources) -> Self {
+    fn new(finding: &'a Finding, sources: &Sources, files: &[IndexedText]) -> Self {
         let loc = &finding.location;
-        let source = sources.files.iter().find(|f| f.name == loc.file).map(|f| {
-            let start = line_col_to_byte(&f.text, loc.line, loc.column);
-            let len = f.text[start..]
-                .find(['\n', ':', ',', '}'])
-                .unwrap_or(f.text.len() - start)
-                .max(1)
-                .min(f.text.len() - start);
-            (
-                NamedSource::new(f.name.clone(), f.text.clone()).with_language("yaml"),
-                SourceSpan::new(start.into(), len),
-            )
-        });
+        let source = sources
+            .files
+            .iter()
+            .zip(files)
+            .find(|(f, _)| f.name == loc.file)
+            .map(|(f, indexed)| {
+                let start = indexed.byte(loc.line, loc.column);
+                let len = f.text[start..]
+                    .find(['\n', ':', ',', '}'])
+                    .unwrap_or(f.text.len() - start)
+                    .max(1)
+                    .min(f.text.len() - start);
+                (
+                    NamedSource::new(f.name.clone(), indexed.clone()).with_language("yaml"),
+                    SourceSpan::new(start.into(), len),
+                )
+            });
         let path: Vec<String> = finding
             .path
             .iter()
@@ -199,6 +299,7 @@ impl<'a> FindingDiagnostic<'a> {
     }
 }
 
+#[cfg(test)]
 fn line_col_to_byte(text: &str, line: u32, column: u32) -> usize {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
@@ -261,5 +362,77 @@ impl Diagnostic for FindingDiagnostic<'_> {
         Some(Box::new(std::iter::once(
             LabeledSpan::new_primary_with_span(Some(label), *span),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXTS: [&str; 5] = [
+        "a: 1\nb: 2\nc: 3\nd: 4\ne: 5\nf: 6\ng: 7\n",
+        "one\r\ntwo\r\nthree\rfour\nfive\r\n\r\nsix: ä\nseven",
+        "x",
+        "",
+        "ünïcode: 1\n  key: \"värde\"\n\n\n  last: z\n",
+    ];
+
+    fn indexed(text: &str) -> IndexedText {
+        IndexedText::new(&crate::policy::SourceFile {
+            name: "t.yaml".into(),
+            text: text.into(),
+            included_from: None,
+        })
+    }
+
+    #[test]
+    fn line_and_column_give_the_byte_the_linear_scan_gives() {
+        for text in TEXTS {
+            let ix = indexed(text);
+            for line in 0..12 {
+                for column in 0..8 {
+                    assert_eq!(
+                        ix.byte(line, column),
+                        line_col_to_byte(text, line, column),
+                        "{text:?} {line}:{column}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn spans_read_as_miette_reads_the_whole_text() {
+        for text in TEXTS {
+            let ix = indexed(text);
+            for offset in 0..=text.len() {
+                for len in [0, 1, 3, 9] {
+                    for context in 0..3 {
+                        let span = SourceSpan::new(offset.into(), len);
+                        let want = text.read_span(&span, context, context);
+                        let got = ix.read_span(&span, context, context);
+                        match (want, got) {
+                            (Ok(w), Ok(g)) => {
+                                assert_eq!(
+                                    w.data(),
+                                    g.data(),
+                                    "{text:?} {offset}+{len} ±{context}"
+                                );
+                                assert_eq!(w.span(), g.span());
+                                assert_eq!(w.line(), g.line());
+                                assert_eq!(w.column(), g.column());
+                                assert_eq!(w.line_count(), g.line_count());
+                            }
+                            (Err(_), Err(_)) => {}
+                            (w, g) => panic!(
+                                "{text:?} {offset}+{len}: {:?} vs {:?}",
+                                w.is_ok(),
+                                g.is_ok()
+                            ),
+                        }
+                    }
+                }
+            }
+        }
     }
 }

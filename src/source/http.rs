@@ -175,7 +175,10 @@ impl Pacer {
 pub struct Transport {
     client: reqwest::Client,
     pacer: Pacer,
+    /// In-flight slots of paced (PRA) requests, and of unpaced (Password Safe) ones: kept
+    /// apart, so that PRA requests waiting for their pace never hold up Password Safe.
     slots: Semaphore,
+    unpaced_slots: Semaphore,
     verbose: bool,
     requests: AtomicU64,
     rate_limited: AtomicU64,
@@ -238,6 +241,7 @@ impl Transport {
                 next: Mutex::new(Instant::now()),
             },
             slots: Semaphore::new(CONCURRENCY),
+            unpaced_slots: Semaphore::new(CONCURRENCY),
             verbose: options.verbose,
             requests: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
@@ -333,7 +337,12 @@ impl Transport {
         paced: bool,
         repeatable: bool,
     ) -> Result<Response, TransportError> {
-        let _slot = self.slots.acquire().await.ok();
+        let slots = if paced {
+            &self.slots
+        } else {
+            &self.unpaced_slots
+        };
+        let _slot = slots.acquire().await.ok();
         let mut failures = 0u32;
         let mut limited = 0u32;
         loop {
