@@ -106,6 +106,12 @@ struct Row {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench targets too, without `--bench`: the figures need a
+    // release build and minutes, so in a test run the benchmark only says how to run it.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("scale: a benchmark; run it with `cargo bench --bench scale` (see the README)");
+        return;
+    }
     let args = args();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scale");
     let k = args.runs;
