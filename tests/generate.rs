@@ -66,6 +66,16 @@ fn every_planted_violation_is_found_and_nothing_else() {
 }
 
 #[test]
+fn smaller_estates_and_other_seeds_find_exactly_what_is_planted_too() {
+    for (n, seed) in [(1000, 2), (2500, 3), (4000, 11)] {
+        let g = generate(n, seed);
+        let planted: BTreeSet<Triple> = g.planted.iter().cloned().collect();
+        assert!(!planted.is_empty(), "{n}/{seed}: nothing planted");
+        assert_eq!(found(&g), planted, "{n} items, seed {seed}");
+    }
+}
+
+#[test]
 fn the_same_seed_gives_the_same_estate_and_another_seed_another() {
     let a = generate(N, 42);
     let b = generate(N, 42);
