@@ -109,6 +109,10 @@ struct Row {
 fn main() {
     // `cargo test --all-targets` runs bench targets too, without `--bench`: the figures need a
     // release build and minutes, so in a test run the benchmark only says how to run it.
+    // A test runner asking for the list of tests (`cargo nextest`, `--list`) gets none.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
     if !std::env::args().any(|a| a == "--bench") {
         println!("scale: a benchmark; run it with `cargo bench --bench scale` (see the README)");
         return;

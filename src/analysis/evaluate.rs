@@ -1,7 +1,7 @@
 //! The evaluator: access paths 1–7 of DESIGN.md §3, their effective guard, and the findings of
 //! the rule catalogue (§4, §4.1). Pure: a policy and an estate in, a report out.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -179,6 +179,14 @@ impl TargetAddresses {
     }
 }
 
+/// How the ECM releases an account with no approval (named on PRA findings of its host).
+#[derive(Clone, Copy)]
+struct EcmNote<'a> {
+    account: &'a str,
+    group: &'a str,
+    policy: &'a str,
+}
+
 /// What one role assignment (a user group on a smart rule) grants, for paths 5–7.
 struct Grant<'a> {
     group: &'a estate::UserGroup,
@@ -226,12 +234,17 @@ struct Evaluator<'a> {
     target_addresses: TargetAddresses,
     /// Managed systems each target names (by position in `ps.managed_systems`).
     target_systems: Vec<Vec<usize>>,
+    /// The distinct host keys of each managed system, in field order (by position).
+    system_keys: Vec<Vec<HostKey>>,
     found: Vec<bool>,
     jump_policies: HashMap<i64, &'a JumpPolicy>,
     memberships: HashMap<i64, Vec<Membership<'a>>>,
-    /// (target, host) → how the ECM releases a credential of that host with no approval: a PRA
-    /// path there that is not guarded gets the credential injected, too.
-    ecm_notes: HashMap<(usize, String), String>,
+    /// Per target, the managed systems (by position) whose credentials the ECM releases with
+    /// no approval, in the order they were found: a PRA path to such a host that is not
+    /// guarded gets the credential injected, too. Keyed by host only when a PRA finding asks
+    /// (`ecm_hosts`), so a large estate with few findings never builds the keys.
+    ecm_notes: Vec<Vec<(usize, EcmNote<'a>)>>,
+    ecm_hosts: Vec<std::sync::OnceLock<HashMap<String, EcmNote<'a>>>>,
     ext_search: Option<bool>,
     ticket_system: Option<bool>,
     local_remote: Option<bool>,
@@ -268,6 +281,7 @@ impl<'a> Evaluator<'a> {
         // The managed-system bridge: a target naming a system by any of its five fields also
         // names the other four (DESIGN.md §2, §4.1).
         let mut target_systems = vec![Vec::new(); n];
+        let mut system_keys = Vec::new();
         if let Some(ps) = &estate.ps {
             let mut bridged: Vec<(usize, Vec<HostKey>)> = Vec::new();
             let mut hits = Vec::new();
@@ -290,6 +304,7 @@ impl<'a> Evaluator<'a> {
                     target_systems[t].push(s);
                     bridged.push((t, keys.clone()));
                 }
+                system_keys.push(keys);
             }
             for (t, keys) in bridged {
                 for k in keys {
@@ -354,10 +369,12 @@ impl<'a> Evaluator<'a> {
             index,
             target_addresses: TargetAddresses::build(&target_addrs, &target_nets),
             target_systems,
+            system_keys,
             found: vec![false; n],
             jump_policies,
             memberships,
-            ecm_notes: HashMap::new(),
+            ecm_notes: vec![Vec::new(); n],
+            ecm_hosts: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
             ext_search: None,
             ticket_system: None,
             local_remote: None,
@@ -531,6 +548,30 @@ impl<'a> Evaluator<'a> {
         out
     }
 
+    /// [`Self::matches`] of every item, in order, on as many threads as there are cores (up to
+    /// four): host lookups are most of the time an evaluation of a large estate takes.
+    fn match_all(&self, items: &[Item<'a>]) -> Vec<Vec<(usize, String)>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        if threads < 2 || items.len() < 10_000 {
+            return items.iter().map(|i| self.matches(i)).collect();
+        }
+        let chunk = items.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .skip(1)
+                .map(|part| scope.spawn(move || part.iter().map(|i| self.matches(i)).collect()))
+                .collect();
+            let mut all: Vec<Vec<(usize, String)>> =
+                items[..chunk].iter().map(|i| self.matches(i)).collect();
+            for h in handles {
+                let part: Vec<_> = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                all.extend(part);
+            }
+            all
+        })
+    }
+
     /// (target, host) pairs an item reaches; per target the first matching candidate.
     fn matches(&self, item: &Item) -> Vec<(usize, String)> {
         let mut out: Vec<(usize, String)> = Vec::new();
@@ -624,7 +665,7 @@ impl<'a> Evaluator<'a> {
         // requirement; kept only for groups with a membership whose role can edit the guard,
         // the only ones path 4 reports on.
         let mut guarded: HashMap<i64, Vec<(usize, String)>> = HashMap::new();
-        let editable: std::collections::HashSet<i64> = memberships
+        let editable: HashSet<i64> = memberships
             .iter()
             .filter(|(_, ms)| {
                 ms.iter()
@@ -632,8 +673,8 @@ impl<'a> Evaluator<'a> {
             })
             .map(|(g, _)| *g)
             .collect();
-        for item in &items {
-            let matches = self.matches(item);
+        let all_matches = self.match_all(&items);
+        for (item, matches) in items.iter().zip(all_matches) {
             // Path elements are built only for findings: most paths raise none.
             let item_el = || Self::item_element(item);
             if matches.is_empty() && self.policy.unmanaged.0 != Unmanaged::Ignore {
@@ -931,9 +972,21 @@ impl<'a> Evaluator<'a> {
 
     /// `; and <how the ECM releases the host's credential>` when it does so without approval.
     fn ecm_note(&self, target: usize, host: &str) -> String {
-        self.ecm_notes
-            .get(&(target, host.to_string()))
-            .map_or(String::new(), |n| format!("; and {n}"))
+        let hosts = self.ecm_hosts[target].get_or_init(|| {
+            let mut map = HashMap::new();
+            for (s, note) in &self.ecm_notes[target] {
+                for key in &self.system_keys[*s] {
+                    map.entry(key.text()).or_insert(*note);
+                }
+            }
+            map
+        });
+        hosts.get(host).map_or(String::new(), |n| {
+            format!(
+                "; and the ECM injects `{}` from Password Safe into such sessions with no approval (user group `{}`, access policy `{}`)",
+                n.account, n.group, n.policy
+            )
+        })
     }
 
     /// What a jump policy (or none) fails of a target's needs on a jump-item path.
@@ -1121,6 +1174,13 @@ impl<'a> Evaluator<'a> {
     // ---- Password Safe (paths 3, 5, 6, 7) --------------------------------------------------
 
     fn password_safe(&mut self, ps: &'a Ps) {
+        // Taken out for the loop so findings can be pushed while the keys are borrowed.
+        let system_keys = std::mem::take(&mut self.system_keys);
+        self.password_safe_with(ps, &system_keys);
+        self.system_keys = system_keys;
+    }
+
+    fn password_safe_with(&mut self, ps: &'a Ps, system_keys: &[Vec<HostKey>]) {
         // Each system's accounts, with their position in the list (credentials keep that order).
         let mut accounts_by_system: HashMap<i64, Vec<(usize, &estate::ManagedAccount)>> =
             HashMap::new();
@@ -1130,23 +1190,29 @@ impl<'a> Evaluator<'a> {
                 .or_default()
                 .push((i, a));
         }
-        let systems_by_id: HashMap<i64, &estate::ManagedSystem> = ps
-            .managed_systems
-            .iter()
-            .map(|s| (s.managed_system_id, s))
-            .collect();
-        // A credential names its system by any of the five fields: the systems by field.
-        let mut systems_by_field: HashMap<String, Vec<i64>> = HashMap::new();
-        if self
+        // A credential names its system by any of the five fields: the systems (by position)
+        // by field, for the fields credentials name (the last system of an id counts).
+        let wanted: HashSet<&str> = self
             .policy
             .targets
             .iter()
-            .any(|t| !t.credentials.is_empty())
-        {
-            for (id, system) in &systems_by_id {
-                for f in system.fields().iter().flatten() {
+            .flat_map(|t| &t.credentials)
+            .map(|c| c.system.as_str())
+            .collect();
+        let mut systems_by_field: HashMap<String, Vec<usize>> = HashMap::new();
+        if !wanted.is_empty() {
+            let mut last: HashMap<i64, usize> = HashMap::new();
+            for (i, system) in ps.managed_systems.iter().enumerate() {
+                last.insert(system.managed_system_id, i);
+            }
+            let mut lasts: Vec<usize> = last.into_values().collect();
+            lasts.sort_unstable();
+            for i in lasts {
+                for f in ps.managed_systems[i].fields().iter().flatten() {
                     let key = crate::policy::hosts::normalize_name(f);
-                    push_unique(systems_by_field.entry(key).or_default(), *id);
+                    if wanted.contains(key.as_str()) {
+                        push_unique(systems_by_field.entry(key).or_default(), i);
+                    }
                 }
             }
         }
@@ -1228,7 +1294,9 @@ impl<'a> Evaluator<'a> {
         }
 
         for (t, target) in self.policy.targets.iter().enumerate() {
-            let mut accounts: Vec<(&estate::ManagedSystem, &estate::ManagedAccount)> = Vec::new();
+            // (system position, system, account)
+            let mut accounts: Vec<(usize, &estate::ManagedSystem, &estate::ManagedAccount)> =
+                Vec::new();
             let mut seen = HashSet::new();
             for &s in &self.target_systems[t] {
                 let system = &ps.managed_systems[s];
@@ -1237,25 +1305,32 @@ impl<'a> Evaluator<'a> {
                     .into_iter()
                     .flatten()
                 {
-                    push_unique_by(&mut accounts, &mut seen, (system, *a));
+                    push_unique_by(&mut accounts, &mut seen, (s, system, *a));
                 }
             }
             for c in &target.credentials {
                 let account = c.account.to_lowercase();
-                let mut found: Vec<(usize, &estate::ManagedSystem, &estate::ManagedAccount)> =
-                    Vec::new();
-                for id in systems_by_field.get(&c.system).into_iter().flatten() {
-                    let Some(system) = systems_by_id.get(id) else {
-                        continue;
-                    };
-                    for (i, a) in accounts_by_system.get(id).into_iter().flatten() {
+                // (account position, system position, system, account)
+                let mut found: Vec<(
+                    usize,
+                    usize,
+                    &estate::ManagedSystem,
+                    &estate::ManagedAccount,
+                )> = Vec::new();
+                for &s in systems_by_field.get(&c.system).into_iter().flatten() {
+                    let system = &ps.managed_systems[s];
+                    for (i, a) in accounts_by_system
+                        .get(&system.managed_system_id)
+                        .into_iter()
+                        .flatten()
+                    {
                         if a.account_name.to_lowercase() == account {
-                            found.push((*i, *system, *a));
+                            found.push((*i, s, system, *a));
                         }
                     }
                 }
-                found.sort_by_key(|(i, _, _)| *i);
-                let hits: Vec<_> = found.into_iter().map(|(_, s, a)| (s, a)).collect();
+                found.sort_by_key(|(i, _, _, _)| *i);
+                let hits: Vec<_> = found.into_iter().map(|(_, s, x, a)| (s, x, a)).collect();
                 if hits.is_empty() {
                     let msg = format!("credential `{}` on `{}` of target `{}` matches no live Password Safe account", c.account, c.system, target.name);
                     self.report(
@@ -1275,13 +1350,8 @@ impl<'a> Evaluator<'a> {
                 }
             }
             if target.api_forbidden {
-                for (system, account) in accounts.iter().filter(|(_, a)| a.api_enabled) {
-                    let host = system
-                        .fields()
-                        .iter()
-                        .flatten()
-                        .find_map(|f| HostKey::parse(f))
-                        .map(|k| k.text());
+                for (s, system, account) in accounts.iter().filter(|(_, _, a)| a.api_enabled) {
+                    let host = system_keys[*s].first().map(HostKey::text);
                     let system_name = system
                         .system_name
                         .clone()
@@ -1314,21 +1384,9 @@ impl<'a> Evaluator<'a> {
             if !target.has_requirement() {
                 continue;
             }
-            for (system, account) in accounts {
+            for (s, system, account) in accounts {
                 // The host and the path are worked out only for findings: most accounts have none.
-                let mut host_cache: Option<Option<String>> = None;
-                let mut host = || {
-                    host_cache
-                        .get_or_insert_with(|| {
-                            system
-                                .fields()
-                                .iter()
-                                .flatten()
-                                .find_map(|f| HostKey::parse(f))
-                                .map(|k| k.text())
-                        })
-                        .clone()
-                };
+                let host = || system_keys[s].first().map(HostKey::text);
                 let base = || {
                     let system_name = system
                         .system_name
@@ -1390,20 +1448,14 @@ impl<'a> Evaluator<'a> {
                             // Path 7 raises nothing itself; what it opens is path 3, and any
                             // unguarded PRA path to the host (noted on that finding).
                             if account.api_enabled && request.auto {
-                                let note = format!(
-                                    "the ECM injects `{}` from Password Safe into such sessions with no approval (user group `{}`, access policy `{}`)",
-                                    account.account_name, group.name, policy.name
-                                );
-                                for key in system
-                                    .fields()
-                                    .iter()
-                                    .flatten()
-                                    .filter_map(|f| HostKey::parse(f))
-                                {
-                                    self.ecm_notes
-                                        .entry((t, key.text()))
-                                        .or_insert_with(|| note.clone());
-                                }
+                                self.ecm_notes[t].push((
+                                    s,
+                                    EcmNote {
+                                        account: &account.account_name,
+                                        group: &group.name,
+                                        policy: &policy.name,
+                                    },
+                                ));
                             }
                             if account.api_enabled && ext_open {
                                 let why = if self.ext_search == Some(true) {
@@ -1559,6 +1611,10 @@ impl<'a> Evaluator<'a> {
     // ---- waivers, verdict ------------------------------------------------------------------
 
     fn finish(mut self) -> Report {
+        crate::drop_later((
+            std::mem::take(&mut self.index),
+            std::mem::take(&mut self.system_keys),
+        ));
         // One finding per identity: several memberships or accounts can yield the same path.
         let mut seen = HashSet::new();
         self.findings.retain(|f| seen.insert(f.fingerprint.clone()));
@@ -1747,11 +1803,11 @@ impl<'a> Evaluator<'a> {
 
 /// Adds an account unless one with its id is in already (`seen` holds their ids).
 fn push_unique_by<'x>(
-    v: &mut Vec<(&'x estate::ManagedSystem, &'x estate::ManagedAccount)>,
+    v: &mut Vec<(usize, &'x estate::ManagedSystem, &'x estate::ManagedAccount)>,
     seen: &mut HashSet<i64>,
-    x: (&'x estate::ManagedSystem, &'x estate::ManagedAccount),
+    x: (usize, &'x estate::ManagedSystem, &'x estate::ManagedAccount),
 ) {
-    if seen.insert(x.1.managed_account_id) {
+    if seen.insert(x.2.managed_account_id) {
         v.push(x);
     }
 }

@@ -2,7 +2,7 @@
 //! globs by their literal suffix or prefix. Matching an item costs a few lookups, never a scan of
 //! all targets.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -41,6 +41,9 @@ struct GlobIndex {
     prefix_lengths: Vec<usize>,
     /// Globs with no literal end (`*`, `*db*`) or with non-ASCII text: tried on every lookup.
     always: Vec<usize>,
+    /// Whether some glob could match an address's text (hex digits, dots and colons only):
+    /// `*.corp.example` cannot, so addresses skip the globs instead of being formatted.
+    matches_addresses: bool,
 }
 
 struct IndexedGlob {
@@ -65,6 +68,7 @@ impl GlobIndex {
             star: (one_star && text.is_ascii()).then(|| (prefix.to_owned(), suffix.to_owned())),
         });
         let (map, lengths, key) = if !text.is_ascii() {
+            self.matches_addresses = true;
             self.always.push(i);
             return;
         } else if suffix.len() >= prefix.len() && !suffix.is_empty() {
@@ -72,9 +76,16 @@ impl GlobIndex {
         } else if !prefix.is_empty() {
             (&mut self.by_prefix, &mut self.prefix_lengths, prefix)
         } else {
+            self.matches_addresses = true;
             self.always.push(i);
             return;
         };
+        if key
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+        {
+            self.matches_addresses = true;
+        }
         map.entry(key.to_owned()).or_default().push(i);
         if !lengths.contains(&key.len()) {
             lengths.push(key.len());
@@ -211,7 +222,10 @@ impl HostIndex {
         }
         match key {
             HostKey::Name(n) => self.globs.lookup(n, out),
-            HostKey::Addr(a) => self.globs.lookup(&a.to_string(), out),
+            HostKey::Addr(a) if self.globs.matches_addresses => {
+                self.globs.lookup(&a.to_string(), out)
+            }
+            HostKey::Addr(_) => {}
         }
     }
 }
@@ -248,6 +262,21 @@ mod tests {
         assert_eq!(look("10.0.1.77"), vec![1]);
         assert_eq!(look("x.web.corp.example"), vec![1]);
         assert!(look("10.0.2.1").is_empty());
+    }
+
+    #[test]
+    fn addresses_meet_the_globs_only_when_a_glob_could_match_one() {
+        let names = pats(&["*.corp.example"]);
+        let ix = HostIndex::build([names.as_slice()].into_iter());
+        assert!(!ix.globs.matches_addresses);
+        let mut out = Vec::new();
+        ix.lookup(&HostKey::parse("10.0.0.1").unwrap(), &mut out);
+        assert!(out.is_empty());
+        let addrs = pats(&["10.0.*"]);
+        let ix = HostIndex::build([names.as_slice(), addrs.as_slice()].into_iter());
+        assert!(ix.globs.matches_addresses);
+        ix.lookup(&HostKey::parse("10.0.7.1").unwrap(), &mut out);
+        assert_eq!(out, vec![1]);
     }
 
     #[test]
