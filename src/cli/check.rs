@@ -59,17 +59,16 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 
 pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) -> u8 {
-    let Some(policy) = super::load_policy(&args.policy, today) else {
+    let (policy, file) = super::load_policy_and_estate(&args.policy, args.estate.as_deref(), today);
+    let Some(policy) = policy else {
         return super::EXIT_ERROR;
     };
-    let estate = match &args.estate {
-        Some(path) => match Estate::load(path) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return super::EXIT_ERROR;
-            }
-        },
+    let estate = match file {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return super::EXIT_ERROR;
+        }
         None => match super::live::fetch_estate(global, Some(&policy)) {
             Ok(e) => e,
             Err(code) => return code,
@@ -144,7 +143,9 @@ pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) ->
     } else {
         print!("{text}");
     }
-    report.exit_code()
+    let code = report.exit_code();
+    super::exiting((policy, estate, report, previous));
+    code
 }
 
 /// Reads a JSON report written earlier (`--previous`).

@@ -7,7 +7,6 @@ use clap::Args;
 use jiff::civil::Date;
 
 use crate::analysis::{evaluate, Options};
-use crate::estate::Estate;
 use crate::plan::{self, Plan, PlanOptions};
 use crate::rules::Severity;
 
@@ -35,17 +34,16 @@ pub struct PlanArgs {
 }
 
 pub(crate) fn run(args: PlanArgs, global: &super::live::Global, today: Date) -> u8 {
-    let Some(policy) = super::load_policy(&args.policy, today) else {
+    let (policy, file) = super::load_policy_and_estate(&args.policy, args.estate.as_deref(), today);
+    let Some(policy) = policy else {
         return EXIT_PLAN_ERROR;
     };
-    let estate = match &args.estate {
-        Some(path) => match Estate::load(path) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_PLAN_ERROR;
-            }
-        },
+    let estate = match file {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_PLAN_ERROR;
+        }
         None => match super::live::fetch_estate(global, Some(&policy)) {
             Ok(e) => e,
             Err(_) => return EXIT_PLAN_ERROR,
@@ -97,11 +95,13 @@ pub(crate) fn run(args: PlanArgs, global: &super::live::Global, today: Date) -> 
             out.display()
         );
     }
-    if args.detailed_exitcode && plan.api_actions().next().is_some() {
+    let code = if args.detailed_exitcode && plan.api_actions().next().is_some() {
         2
     } else {
         0
-    }
+    };
+    super::exiting((policy, estate, report, plan));
+    code
 }
 
 pub(crate) fn write_plan(plan: &Plan, out: &Path) -> Result<(), String> {

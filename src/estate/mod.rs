@@ -177,10 +177,15 @@ impl Estate {
     /// A fingerprint of the whole snapshot: a plan made from it is stale once this changes.
     pub fn fingerprint(&self) -> String {
         let mut halves = BTreeMap::new();
-        halves.insert("pra", fingerprint(&self.pra));
-        if let Some(ps) = &self.ps {
-            halves.insert("ps", fingerprint(ps));
-        }
+        // The two halves are hashed side by side: a tenth of a second each on a large estate.
+        std::thread::scope(|scope| {
+            let ps = self.ps.as_ref().map(|ps| scope.spawn(|| fingerprint(ps)));
+            halves.insert("pra", fingerprint(&self.pra));
+            if let Some(ps) = ps {
+                let ps = ps.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                halves.insert("ps", ps);
+            }
+        });
         fingerprint(&halves)
     }
 }

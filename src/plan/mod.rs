@@ -9,6 +9,7 @@ mod simulate;
 pub use build::{build, PlanOptions};
 pub use render::{render, render_summary};
 pub use simulate::simulate;
+use simulate::simulate_on;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -12,7 +12,11 @@ use crate::estate::{
 
 /// The estate after the plan's API actions (manual steps change nothing).
 pub fn simulate(estate: &Estate, plan: &Plan) -> Estate {
-    let mut e = estate.clone();
+    simulate_on(estate.clone(), plan)
+}
+
+/// [`simulate`] on an estate the caller has copied already.
+pub(crate) fn simulate_on(mut e: Estate, plan: &Plan) -> Estate {
     let mut positions = Positions::default();
     for action in plan.api_actions() {
         apply_op(&mut e, &action.op, &mut positions);
