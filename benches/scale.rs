@@ -11,6 +11,11 @@
 //! least disturbed by other work. `check` runs as a child process (the real binary, under
 //! `/usr/bin/time` for its peak memory); the stages run in this process.
 
+// The allocator of the binary (src/main.rs), so that the in-process stages are timed as the
+// commands run them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -99,6 +104,9 @@ struct Row {
     violations: usize,
     plan_violations: Duration,
     plan_violations_actions: usize,
+    /// `jumpguard plan` run on the estate with 10,000 violations: wall time, peak RSS.
+    plan_cli: Duration,
+    plan_cli_rss_mb: f64,
     check: Duration,
     check_human: Duration,
     check_rss_mb: f64,
@@ -183,17 +191,19 @@ fn main() {
         );
     }
     println!();
-    println!("| jump items | plan (its findings) | API actions | plan, items without a jump policy | findings | API actions |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| jump items | plan (its findings) | API actions | plan, items without a jump policy | findings | API actions | `jumpguard plan` end to end | peak RSS |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} MB |",
             r.n,
             ms(r.plan),
             r.plan_actions,
             ms(r.plan_violations),
             r.violations,
-            r.plan_violations_actions
+            r.plan_violations_actions,
+            ms(r.plan_cli),
+            r.plan_cli_rss_mb
         );
     }
     if let Some(n) = args.fetch {
@@ -240,6 +250,7 @@ fn measure(n: usize, seed: u64, k: usize, plan: bool, dir: &Path) -> Row {
         created_at: "2026-12-01T00:00:00Z".into(),
     };
     let mut plans = (Duration::ZERO, 0, 0, Duration::ZERO, 0);
+    let mut plan_cli = (Duration::ZERO, 0.0);
     if plan {
         let (plan_time, plan) = best(k, || {
             jumpguard::plan::build(&policy, &estate, &report, &plan_options)
@@ -261,6 +272,13 @@ fn measure(n: usize, seed: u64, k: usize, plan: bool, dir: &Path) -> Row {
         let (plan_violations, broken_plan) = best(k, || {
             jumpguard::plan::build(&policy, &broken, &broken_report, &plan_options)
         });
+        let broken_file = dir.join("broken.json");
+        std::fs::write(
+            &broken_file,
+            serde_json::to_string(&broken).expect("JSON") + "\n",
+        )
+        .expect("estate written");
+        plan_cli = timed_plan(k, dir, &broken_file);
         plans = (
             plan_time,
             plan.api_actions().count(),
@@ -291,6 +309,8 @@ fn measure(n: usize, seed: u64, k: usize, plan: bool, dir: &Path) -> Row {
         violations: plans.2,
         plan_violations: plans.3,
         plan_violations_actions: plans.4,
+        plan_cli: plan_cli.0,
+        plan_cli_rss_mb: plan_cli.1,
         check: check_json,
         check_human,
         check_rss_mb,
@@ -342,6 +362,38 @@ fn check(k: usize, dir: &Path, json: bool) -> (Duration, f64) {
             Some(1),
             "check finds the planted violations"
         );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let kb = stderr
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back()
+            .unwrap_or(0);
+        rss_kb = rss_kb.max(kb);
+    }
+    (fastest, rss_kb as f64 / 1024.0)
+}
+
+/// `jumpguard plan --allow-destroy --out FILE` on an estate file, as a user runs it: best
+/// wall time of `k` runs and peak RSS.
+fn timed_plan(k: usize, dir: &Path, estate: &Path) -> (Duration, f64) {
+    let mut fastest = Duration::MAX;
+    let mut rss_kb = 0u64;
+    for _ in 0..k {
+        let started = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(env!("CARGO_BIN_EXE_jumpguard"))
+            .args(["plan", "-p"])
+            .arg(dir.join("policies"))
+            .arg("--estate")
+            .arg(estate)
+            .args(["--as-of", AS_OF, "--allow-destroy", "--out"])
+            .arg(dir.join("plan.json"))
+            .stdout(std::process::Stdio::null())
+            .output()
+            .expect("/usr/bin/time and the jumpguard binary");
+        fastest = fastest.min(started.elapsed());
+        assert_eq!(out.status.code(), Some(0), "plan succeeds");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let kb = stderr
             .lines()
