@@ -112,7 +112,10 @@ pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) ->
         previous: previous.as_ref(),
     };
     for (format, file) in &args.reports {
-        let text = render::render(*format, &report, &file_ctx);
+        let (text, note) = render::render_noting_limits(*format, &report, &file_ctx);
+        if let Some(note) = note {
+            eprintln!("warning: {note} ({})", file.display());
+        }
         if let Err(e) = std::fs::write(file, text) {
             eprintln!(
                 "error: cannot write the {format} report to {}: {e}",
@@ -125,7 +128,10 @@ pub(crate) fn run(args: CheckArgs, global: &super::live::Global, today: Date) ->
         color: super::use_color(std::io::stdout().is_terminal()),
         ..file_ctx
     };
-    let text = render::render(args.format, &report, &ctx);
+    let (text, note) = render::render_noting_limits(args.format, &report, &ctx);
+    if let Some(note) = note {
+        eprintln!("warning: {note}");
+    }
     if args.format == Format::Github {
         // Annotations go to stderr so that stdout stays clean; the summary to the step summary.
         eprint!("{text}");

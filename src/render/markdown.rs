@@ -3,6 +3,10 @@
 //! attestations with their expiry. Long lists and the findings that do not count are folded into
 //! `<details>`.
 //!
+//! A comment holds at most [`MAX_CHARS`] characters on GitHub (a larger one is refused): rows of
+//! findings that would not fit are left out, with a line saying how many, while the headline,
+//! the waivers and the attestations are always there.
+//!
 //! Every string from the estate or the policy goes through [`escape`]: a jump item named `a|b` or
 //! `<script>alert(1)</script>` can neither break a table nor inject HTML. Only the renderer's own
 //! words and rule ids are written as they are.
@@ -20,25 +24,72 @@ use crate::rules::Severity;
 /// Rows shown of a table before the rest is folded into `<details>`.
 const FOLD_AFTER: usize = 10;
 
-/// Renders the report as GitHub-flavoured Markdown.
+/// The most characters a GitHub pull request comment may have.
+pub const MAX_CHARS: usize = 65_536;
+
+/// Room kept for the line about rows left out and for closing a `<details>`.
+const NOTE_ROOM: usize = 400;
+
+/// Renders the report as GitHub-flavoured Markdown of at most [`MAX_CHARS`] characters.
 pub fn render(report: &Report, ctx: &Context) -> String {
-    let mut out = String::new();
-    headline(&mut out, report);
-    if let Some(previous) = ctx.previous {
-        since_previous(&mut out, report, previous);
-    }
-    findings_by_target(&mut out, report);
-    not_counted(&mut out, report);
-    waivers(&mut out, &report.waivers);
-    attestations(&mut out, report);
+    render_within(report, ctx, MAX_CHARS).0
+}
+
+/// Renders the report in at most `limit` bytes (so as many characters or fewer), and says how
+/// many rows of findings were left out to fit.
+pub fn render_within(report: &Report, ctx: &Context, limit: usize) -> (String, usize) {
+    // The end of the report is written first, to know how much room the findings have.
+    let mut tail = String::new();
+    waivers(&mut tail, &report.waivers);
+    attestations(&mut tail, report);
     let _ = writeln!(
-        out,
+        tail,
         "\n<sub>{} {} · expiries judged as of {}</sub>",
         escape(&report.tool.name),
         escape(&report.tool.version),
         escape(&report.as_of)
     );
-    out
+    let mut out = String::new();
+    headline(&mut out, report);
+    let mut budget = Budget {
+        limit: limit.saturating_sub(tail.len() + NOTE_ROOM),
+        omitted: 0,
+    };
+    if let Some(previous) = ctx.previous {
+        since_previous(&mut out, report, previous, &mut budget);
+    }
+    findings_by_target(&mut out, report, &mut budget);
+    not_counted(&mut out, report, &mut budget);
+    if budget.omitted > 0 {
+        let _ = writeln!(
+            out,
+            "\n> **{} not shown:** a comment holds {MAX_CHARS} characters. The JSON, SARIF and HTML reports have every finding.",
+            plural(budget.omitted, "row of findings", "rows of findings"),
+        );
+    }
+    out.push_str(&tail);
+    (out, budget.omitted)
+}
+
+/// The room left for rows of findings, and how many were left out for want of it.
+struct Budget {
+    limit: usize,
+    omitted: usize,
+}
+
+impl Budget {
+    /// For the sections that are always written whole (waivers, attestations).
+    fn unlimited() -> Budget {
+        Budget {
+            limit: usize::MAX,
+            omitted: 0,
+        }
+    }
+
+    /// Whether `extra` more bytes fit after `out`.
+    fn fits(&self, out: &str, extra: usize) -> bool {
+        out.len() + extra <= self.limit
+    }
 }
 
 /// Escapes a string from the estate or the policy for use anywhere in the report: in a table cell,
@@ -151,39 +202,71 @@ fn headline(out: &mut String, report: &Report) {
 }
 
 /// A table with a header; rows after [`FOLD_AFTER`] go into a `<details>` with the same header.
-fn table(out: &mut String, header: &[&str], rows: &[String], more: &str) {
+/// Rows that do not fit the budget are left out (and counted); a table with no row that fits
+/// is not written at all.
+fn table(out: &mut String, header: &[&str], rows: &[String], more: &str, budget: &mut Budget) {
     let head = |out: &mut String| {
         out.push('\n');
         let _ = writeln!(out, "| {} |", header.join(" | "));
         let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
     };
+    let head_len = header.iter().map(|h| h.len() + 7).sum::<usize>() + 2;
+    if rows
+        .first()
+        .is_none_or(|r| !budget.fits(out, head_len + r.len()))
+    {
+        budget.omitted += rows.len();
+        return;
+    }
     head(out);
-    for row in rows.iter().take(FOLD_AFTER) {
-        out.push_str(row);
+    let shown = fitting(out, &rows[..rows.len().min(FOLD_AFTER)], budget);
+    if shown < FOLD_AFTER.min(rows.len()) {
+        budget.omitted += rows.len() - shown;
+        return;
     }
     if rows.len() > FOLD_AFTER {
         let rest = &rows[FOLD_AFTER..];
-        let _ = writeln!(
-            out,
-            "\n<details><summary>{} more {more}</summary>",
-            rest.len()
-        );
-        head(out);
-        for row in rest {
-            out.push_str(row);
+        let summary = format!("\n<details><summary>{} more {more}</summary>\n", rest.len());
+        if !budget.fits(out, summary.len() + head_len + rest[0].len()) {
+            budget.omitted += rest.len();
+            return;
         }
+        out.push_str(&summary);
+        head(out);
+        let shown = fitting(out, rest, budget);
+        budget.omitted += rest.len() - shown;
         out.push_str("\n</details>\n");
     }
 }
 
-/// A whole table folded into a `<details>` whose summary is the renderer's own words.
-fn folded(out: &mut String, summary: &str, header: &[&str], rows: &[String]) {
-    let _ = writeln!(out, "\n<details><summary>{summary}</summary>");
-    let _ = writeln!(out, "\n| {} |", header.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
-    for row in rows {
+/// Writes the rows that fit the budget, in order, and says how many that was.
+fn fitting(out: &mut String, rows: &[String], budget: &Budget) -> usize {
+    for (i, row) in rows.iter().enumerate() {
+        if !budget.fits(out, row.len()) {
+            return i;
+        }
         out.push_str(row);
     }
+    rows.len()
+}
+
+/// A whole table folded into a `<details>` whose summary is the renderer's own words.
+fn folded(out: &mut String, summary: &str, header: &[&str], rows: &[String], budget: &mut Budget) {
+    let open = format!(
+        "\n<details><summary>{summary}</summary>\n\n| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
+    if rows
+        .first()
+        .is_none_or(|r| !budget.fits(out, open.len() + r.len()))
+    {
+        budget.omitted += rows.len();
+        return;
+    }
+    out.push_str(&open);
+    let shown = fitting(out, rows, budget);
+    budget.omitted += rows.len() - shown;
     out.push_str("\n</details>\n");
 }
 
@@ -211,7 +294,7 @@ const FINDING_HEADER: [&str; 5] = ["Rule", "Severity", "Host", "Message", "Locat
 const FINDING_HEADER_WITH_TARGET: [&str; 6] =
     ["Rule", "Severity", "Target", "Host", "Message", "Location"];
 
-fn since_previous(out: &mut String, report: &Report, previous: &Report) {
+fn since_previous(out: &mut String, report: &Report, previous: &Report, budget: &mut Budget) {
     let c = changes(report, previous);
     let _ = writeln!(
         out,
@@ -237,12 +320,12 @@ fn since_previous(out: &mut String, report: &Report, previous: &Report) {
         }
         let _ = writeln!(out, "\n**{title} ({}):**", list.len());
         let rows: Vec<String> = list.iter().map(|f| row(f, true)).collect();
-        table(out, &FINDING_HEADER_WITH_TARGET, &rows, "findings");
+        table(out, &FINDING_HEADER_WITH_TARGET, &rows, "findings", budget);
     }
 }
 
 /// Counted findings grouped by target, targets in name order, site-wide findings last.
-fn findings_by_target(out: &mut String, report: &Report) {
+fn findings_by_target(out: &mut String, report: &Report, budget: &mut Budget) {
     let mut groups: Vec<(Option<&str>, Vec<&Finding>)> = Vec::new();
     for f in report.unwaived() {
         let key = f.target.as_deref();
@@ -259,21 +342,24 @@ fn findings_by_target(out: &mut String, report: &Report) {
     out.push_str("\n### Findings by target\n");
     for (target, findings) in &groups {
         let count = plural(findings.len(), "finding", "findings");
-        match target {
-            Some(t) => {
-                let _ = writeln!(out, "\n#### Target {} ({count})", escape(t));
-            }
-            None => {
-                let _ = writeln!(out, "\n#### Site-wide ({count})");
-            }
+        let heading = match target {
+            Some(t) => format!("\n#### Target {} ({count})\n", escape(t)),
+            None => format!("\n#### Site-wide ({count})\n"),
+        };
+        // A heading only with at least one of its rows: the first row decides.
+        let first = row(findings[0], false);
+        if !budget.fits(out, heading.len() + first.len() + 200) {
+            budget.omitted += findings.len();
+            continue;
         }
+        out.push_str(&heading);
         let rows: Vec<String> = findings.iter().map(|f| row(f, false)).collect();
-        table(out, &FINDING_HEADER, &rows, "findings");
+        table(out, &FINDING_HEADER, &rows, "findings", budget);
     }
 }
 
 /// Waived and baseline findings, folded: they do not count, but a reviewer may want to see them.
-fn not_counted(out: &mut String, report: &Report) {
+fn not_counted(out: &mut String, report: &Report, budget: &mut Budget) {
     let waived: Vec<String> = report
         .findings
         .iter()
@@ -307,6 +393,7 @@ fn not_counted(out: &mut String, report: &Report) {
                 "Waiver at",
             ],
             &waived,
+            budget,
         );
     }
     let baseline: Vec<String> = report
@@ -321,6 +408,7 @@ fn not_counted(out: &mut String, report: &Report) {
             &format!("Known from the baseline ({})", baseline.len()),
             &FINDING_HEADER_WITH_TARGET,
             &baseline,
+            budget,
         );
     }
 }
@@ -391,6 +479,7 @@ fn waivers(out: &mut String, waivers: &[WaiverInfo]) {
         ],
         &rows,
         "waivers",
+        &mut Budget::unlimited(),
     );
 }
 
@@ -450,6 +539,7 @@ fn attestations(out: &mut String, report: &Report) {
         ],
         &rows,
         "attestations",
+        &mut Budget::unlimited(),
     );
 }
 
@@ -564,6 +654,57 @@ mod tests {
             "| `approval-missing` | critical | srv-dc01.corp.example | SRV-DC01 (copy) reaches \
              srv-dc01.corp.example | policies/windows.yaml:12 |"
         ));
+    }
+
+    #[test]
+    fn a_report_too_long_for_a_comment_leaves_rows_out_and_says_so() {
+        let long = "x".repeat(300);
+        let findings = (0..2000)
+            .map(|i| {
+                finding(
+                    Rule::ReasonMissing,
+                    Some(&format!("target-{:03}", i % 150)),
+                    Some(&format!("h{i}.corp.example")),
+                    &format!("item {i} {long}"),
+                )
+            })
+            .collect();
+        let mut r = report(findings);
+        r.waivers = mixed().waivers;
+        assert!(!r.waivers.is_empty());
+        let sources = Sources::default();
+        let ctx = Context {
+            sources: &sources,
+            color: false,
+            previous: None,
+        };
+        let (md, omitted) = render_within(&r, &ctx, MAX_CHARS);
+        assert!(
+            md.chars().count() <= MAX_CHARS,
+            "{} characters",
+            md.chars().count()
+        );
+        assert!(omitted > 0 && omitted < 2000, "{omitted} left out");
+        let shown = rows(&md)
+            .iter()
+            .filter(|l| l.contains("`reason-missing`"))
+            .count();
+        assert_eq!(shown + omitted, 2000);
+        assert!(md.contains(&format!("**{omitted} rows of findings not shown:**")));
+        // Still whole: every fold closed, every row ends its cells, waivers and footer there.
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count()
+        );
+        assert!(rows(&md).iter().all(|l| l.ends_with('|')));
+        assert!(md.contains("### Waivers"));
+        assert!(md.trim_end().ends_with("</sub>"));
+        assert_eq!(render_plain(&r), md);
+
+        // A report that fits is written whole.
+        let (small, none) = render_within(&mixed(), &ctx, MAX_CHARS);
+        assert_eq!(none, 0);
+        assert!(!small.contains("not shown"));
     }
 
     #[test]

@@ -94,13 +94,42 @@ pub struct Context<'a> {
 /// Renders a report in a format. For `github` this is the annotations (the CLI writes them to
 /// stderr, and [`github::step_summary`] to `$GITHUB_STEP_SUMMARY`).
 pub fn render(format: Format, report: &Report, ctx: &Context) -> String {
+    render_noting_limits(format, report, ctx).0
+}
+
+/// [`render`], and what the rendering left out to stay within the limits of where the format
+/// goes (GitHub's 25,000 SARIF results per run, 65,536 characters per comment), said for a
+/// warning.
+pub fn render_noting_limits(
+    format: Format,
+    report: &Report,
+    ctx: &Context,
+) -> (String, Option<String>) {
     match format {
-        Format::Human => human::render(report, ctx.sources, ctx.color),
-        Format::Json => json::render(report),
-        Format::Sarif => sarif::render(report, ctx),
-        Format::Junit => junit::render(report, ctx),
-        Format::Github => github::render(report, ctx),
-        Format::Markdown => markdown::render(report, ctx),
-        Format::Html => html::render(report, ctx),
+        Format::Human => (human::render(report, ctx.sources, ctx.color), None),
+        Format::Json => (json::render(report), None),
+        Format::Sarif => {
+            let n = report.findings.len();
+            let note = (n > sarif::MAX_RESULTS).then(|| {
+                format!(
+                    "the SARIF report holds {} of the {n} findings, GitHub's limit per run (those that count first, most severe first); the JSON report has every finding",
+                    sarif::MAX_RESULTS
+                )
+            });
+            (sarif::render(report, ctx), note)
+        }
+        Format::Junit => (junit::render(report, ctx), None),
+        Format::Github => (github::render(report, ctx), None),
+        Format::Markdown => {
+            let (text, omitted) = markdown::render_within(report, ctx, markdown::MAX_CHARS);
+            let note = (omitted > 0).then(|| {
+                format!(
+                    "the Markdown report leaves out {omitted} rows of findings to fit a comment's {} characters; the JSON report has every finding",
+                    markdown::MAX_CHARS
+                )
+            });
+            (text, note)
+        }
+        Format::Html => (html::render(report, ctx), None),
     }
 }

@@ -14,6 +14,9 @@
 //!   become `file:` URIs.
 //! - Waived findings stay in the log with an `external` suppression; findings known from a
 //!   baseline carry `baselineState: unchanged` (the others `new`).
+//! - At most [`MAX_RESULTS`] results, GitHub's limit per run (it rejects a larger upload): the
+//!   findings that count come first, most severe first; a notification and
+//!   `properties.resultsOmitted` say how many were left out.
 
 use serde_json::{json, Map, Value};
 
@@ -29,6 +32,9 @@ pub const SCHEMA_URI: &str =
 /// The key of the fingerprint in `partialFingerprints`; the version changes if the fingerprint's
 /// recipe does, so that code scanning does not match old alerts against new fingerprints.
 pub const FINGERPRINT_KEY: &str = "jumpguardFingerprint/v1";
+
+/// Results per run GitHub code scanning accepts (and shows only the 5,000 most severe of).
+pub const MAX_RESULTS: usize = 25_000;
 
 /// The SARIF `level` of a severity.
 pub fn level(severity: Severity) -> &'static str {
@@ -61,11 +67,22 @@ pub fn render(report: &Report, _ctx: &Context) -> String {
 /// The SARIF log as a JSON value.
 pub fn log(report: &Report) -> Value {
     let baseline_used = report.findings.iter().any(|f| f.baseline);
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| result(f, baseline_used))
+    let kept = kept(report);
+    let omitted = report.findings.len() - kept.len();
+    let results: Vec<Value> = kept
+        .into_iter()
+        .map(|i| result(&report.findings[i], baseline_used))
         .collect();
+    let mut properties = json!({
+        "verdict": report.verdict,
+        "asOf": report.as_of,
+        "summary": report.summary,
+        "waivers": report.waivers,
+        "attestations": report.attestations,
+    });
+    if omitted > 0 {
+        properties["resultsOmitted"] = json!(omitted);
+    }
     json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -78,7 +95,7 @@ pub fn log(report: &Report) -> Value {
                     "rules": Rule::ALL.iter().map(|r| descriptor(*r)).collect::<Vec<_>>(),
                 }
             },
-            "invocations": [invocation(report)],
+            "invocations": [invocation(report, omitted)],
             "originalUriBaseIds": {
                 "%SRCROOT%": {
                     "description": {
@@ -88,15 +105,29 @@ pub fn log(report: &Report) -> Value {
             },
             "columnKind": "unicodeCodePoints",
             "results": results,
-            "properties": {
-                "verdict": report.verdict,
-                "asOf": report.as_of,
-                "summary": report.summary,
-                "waivers": report.waivers,
-                "attestations": report.attestations,
-            },
+            "properties": properties,
         }],
     })
+}
+
+/// The positions of the findings the log holds, in report order: all of them, or the
+/// [`MAX_RESULTS`] that matter most: those that count toward the verdict before waived and
+/// baseline ones, and within each the report's order (most severe first).
+pub fn kept(report: &Report) -> Vec<usize> {
+    let n = report.findings.len();
+    if n <= MAX_RESULTS {
+        return (0..n).collect();
+    }
+    let counts = |i: &usize| {
+        let f = &report.findings[*i];
+        f.waiver.is_none() && !f.baseline
+    };
+    let (mut kept, rest): (Vec<usize>, Vec<usize>) = (0..n).partition(counts);
+    kept.truncate(MAX_RESULTS);
+    let room = MAX_RESULTS - kept.len();
+    kept.extend(rest.into_iter().take(room));
+    kept.sort_unstable();
+    kept
 }
 
 /// The position of a rule in `tool.driver.rules` (catalogue order).
@@ -285,7 +316,7 @@ fn qualified_name(e: &PathElement) -> String {
 
 /// The invocation: always successful (findings are results, not failures of the tool), with
 /// notifications for expiring waivers and attestations and for sources not read in full.
-fn invocation(report: &Report) -> Value {
+fn invocation(report: &Report, omitted: usize) -> Value {
     let mut configuration = Vec::new();
     for w in &report.waivers {
         let scope = match (&w.target, &w.host) {
@@ -346,6 +377,17 @@ fn invocation(report: &Report) -> Value {
         if let Some(n) = source_notification(name, source) {
             execution.push(n);
         }
+    }
+    if omitted > 0 {
+        execution.push(json!({
+            "level": "warning",
+            "message": {
+                "text": format!(
+                    "{omitted} of {} findings are not in this log: GitHub code scanning accepts at most {MAX_RESULTS} results per run. The findings that count toward the verdict come first, most severe first; the JSON report has every finding.",
+                    report.findings.len()
+                )
+            },
+        }));
     }
     let mut inv = json!({ "executionSuccessful": true });
     if !configuration.is_empty() {
@@ -544,6 +586,51 @@ mod tests {
         assert_eq!(result["properties"]["severity"], "medium");
         assert!(result.get("suppressions").is_none());
         assert!(result.get("baselineState").is_none());
+    }
+
+    #[test]
+    fn a_log_holds_at_most_githubs_limit_and_keeps_what_counts() {
+        // Waived findings first in the report, so that keeping the report's order alone would
+        // fill the log with them.
+        let mut findings = Vec::new();
+        for i in 0..100 {
+            let mut f = finding(Rule::SiteRecordingsDisabled, None, Some(&format!("w{i}")));
+            f.waiver = Some(WaiverRef {
+                reason: "lab".into(),
+                expires: "2027-03-31".into(),
+                owner: None,
+                ticket: None,
+                location: loc("policies/site.yaml", 37),
+            });
+            findings.push(f);
+        }
+        for i in 0..MAX_RESULTS + 10 {
+            findings.push(finding(
+                Rule::ApprovalMissing,
+                Some("dc"),
+                Some(&format!("h{i}")),
+            ));
+        }
+        let log = render_log(&report(findings));
+        let run = &log["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        assert_eq!(results.len(), MAX_RESULTS);
+        assert!(results.iter().all(|r| r.get("suppressions").is_none()));
+        assert_eq!(run["properties"]["resultsOmitted"], 110);
+        let note = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap();
+        assert!(
+            note.starts_with("110 of 25110 findings are not in this log"),
+            "{note}"
+        );
+
+        // Under the limit, everything is kept and nothing is said.
+        let log = render_log(&report(vec![finding(Rule::ApprovalMissing, None, None)]));
+        assert!(log["runs"][0]["properties"].get("resultsOmitted").is_none());
+        assert!(log["runs"][0]["invocations"][0]
+            .get("toolExecutionNotifications")
+            .is_none());
     }
 
     #[test]
