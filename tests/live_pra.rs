@@ -72,6 +72,12 @@ fn live_fetch_of_the_seed_equals_the_estate_and_checks_the_same() {
     let out = tmp("seed-live.json");
     let fetched = jumpguard(&sim, SECRET, &["fetch", "--out", out.to_str().unwrap()]);
     assert_eq!(fetched.status.code(), Some(0), "{}", text(&fetched.stderr));
+    // `fetch` says how many requests it took without `--verbose`: the seed's minimum is 32.
+    assert!(
+        text(&fetched.stderr).contains(": 32 requests (0 answered 429, 0 retried)"),
+        "{}",
+        text(&fetched.stderr)
+    );
     assert_eq!(
         pra_half(&out),
         pra_half(&root().join(SEED_ESTATE)),

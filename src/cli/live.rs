@@ -123,6 +123,16 @@ fn options(global: &Global, policy: Option<&Policy>) -> Result<FetchOptions, Str
 
 /// Fetches the live estate; on a configuration error prints it and returns the exit code.
 pub(crate) fn fetch_estate(global: &Global, policy: Option<&Policy>) -> Result<Estate, u8> {
+    fetch_estate_saying(global, policy, global.verbose)
+}
+
+/// [`fetch_estate`], printing the request counts and the time when `counts` (always for
+/// `fetch`, with `--verbose` for the other commands).
+fn fetch_estate_saying(
+    global: &Global,
+    policy: Option<&Policy>,
+    counts: bool,
+) -> Result<Estate, u8> {
     let options = options(global, policy).map_err(|e| {
         eprintln!("error: {e}");
         super::EXIT_ERROR
@@ -140,7 +150,7 @@ pub(crate) fn fetch_estate(global: &Global, policy: Option<&Policy>) -> Result<E
         super::EXIT_ERROR
     })?;
     let sources = estate.sources();
-    if global.verbose {
+    if counts {
         eprintln!(
             "fetched in {:.1}s: {} requests ({} answered 429, {} retried)",
             stats.elapsed.as_secs_f64(),
@@ -165,7 +175,7 @@ pub(crate) fn fetch_estate(global: &Global, policy: Option<&Policy>) -> Result<E
 
 /// `jumpguard fetch --out FILE`: 0 when every source is complete, 3 when one is partial.
 pub(crate) fn fetch_to_file(global: &Global, policy: Option<&Policy>, out: &Path) -> u8 {
-    let estate = match fetch_estate(global, policy) {
+    let estate = match fetch_estate_saying(global, policy, true) {
         Ok(e) => e,
         Err(code) => return code,
     };
