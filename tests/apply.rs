@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jumpguard::estate::JumpItemType;
-use jumpguard::plan::apply::{apply, ApplyError, ApplyOptions, ApplyReport, StepStatus};
+use jumpguard::plan::apply::{apply, lock_path, ApplyError, ApplyOptions, ApplyReport, StepStatus};
 use jumpguard::plan::{
     Action, ActionKind, Change, GroupRef, Op, Plan, PolicyRef, Precondition, PLAN_FORMAT_VERSION,
 };
@@ -410,6 +410,37 @@ fn moves_an_item_and_changes_password_safe() {
         .managed_accounts
         .iter()
         .any(|a| a.managed_account_id == 1 && !a.api_enabled));
+}
+
+#[test]
+fn a_second_apply_of_the_same_plan_waits_its_turn() {
+    let sim = start();
+    let fps = fingerprints(&sim);
+    let pra_before = sim.sim.pra_snapshot();
+    let plan = plan(vec![move_copy(&fps)]);
+    let (_dir, path) = journal_path("locked");
+    let lock = lock_path(&path);
+    // The lock an apply that is still running holds.
+    std::fs::write(&lock, "process 4242 since 2026-11-26T10:00:00Z\n").unwrap();
+    let (result, steps) = run(&sim, &plan, &path);
+    let Err(ApplyError::Locked(why)) = result else {
+        panic!("expected the lock to stop the run, got {result:?}");
+    };
+    assert!(
+        why.contains("process 4242 since 2026-11-26T10:00:00Z"),
+        "{why}"
+    );
+    assert!(why.contains(&format!("delete {}", lock.display())), "{why}");
+    assert!(steps.is_empty());
+    assert_eq!(sim.sim.pra_snapshot(), pra_before, "nothing was changed");
+    assert!(!path.exists(), "no journal was started");
+
+    // Once the other run is over, the plan applies, and leaves no lock behind.
+    std::fs::remove_file(&lock).unwrap();
+    let (result, steps) = run(&sim, &plan, &path);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(steps, ["a1 started", "a1 done"]);
+    assert!(!lock.exists(), "the lock is removed at the end");
 }
 
 #[test]

@@ -329,3 +329,81 @@ fn a_fault_mid_apply_leaves_a_journal_and_the_rerun_completes() {
     );
     assert_eq!(rules_of(&sim), vec!["external-search-bypass".to_string()]);
 }
+
+#[test]
+fn ctrl_c_stops_an_apply_releases_its_lock_and_the_rerun_completes() {
+    let sim = start();
+    let dir = tmpdir("interrupt");
+    let file = dir.join("plan.json");
+    assert_eq!(plan_to(&sim, &file).status.code(), Some(2));
+    // A slow appliance, so that the apply is still under way when Ctrl-C comes.
+    sim.sim.faults().set_delay(300);
+    let child = Command::new(env!("CARGO_BIN_EXE_jumpguard"))
+        .args([
+            "apply",
+            file.to_str().unwrap(),
+            "--auto-approve",
+            "-p",
+            SEED_POLICIES,
+            "--as-of",
+            "2026-12-01",
+        ])
+        .current_dir(root())
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("JUMPGUARD_PRA_URL", &sim.url)
+        .env("JUMPGUARD_PRA_CLIENT_ID", "jumpguard-test")
+        .env("JUMPGUARD_PRA_CLIENT_SECRET", PRA_SECRET)
+        .env("JUMPGUARD_PS_URL", &sim.url)
+        .env("JUMPGUARD_PS_API_KEY", PS_KEY)
+        .env("JUMPGUARD_PS_RUNAS", "svc-jumpguard")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = dir.join("plan.json.journal.json.lock");
+    let started = std::time::Instant::now();
+    while !lock.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the apply never took its lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let stopped = child.wait_with_output().unwrap();
+    assert_eq!(stopped.status.code(), Some(1), "{}", text(&stopped.stderr));
+    assert!(
+        text(&stopped.stderr).contains("Interrupted. The journal"),
+        "{}",
+        text(&stopped.stderr)
+    );
+    assert!(!lock.exists(), "the lock is released");
+
+    sim.sim.faults().set_delay(0);
+    let again = jumpguard(
+        &sim,
+        &[
+            "apply",
+            file.to_str().unwrap(),
+            "--auto-approve",
+            "-p",
+            SEED_POLICIES,
+            "--as-of",
+            "2026-12-01",
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&again.stdout),
+        text(&again.stderr)
+    );
+    assert_eq!(rules_of(&sim), vec!["external-search-bypass".to_string()]);
+}

@@ -25,6 +25,10 @@ pub struct ApplyArgs {
     pub policy: PathBuf,
 }
 
+/// Exit code of an apply stopped by Ctrl-C: 1, as for every apply that did not finish
+/// (DESIGN.md §5 allows `apply` 0 and 1 only; shells would report 130 for a killed process).
+pub const EXIT_INTERRUPTED: u8 = 1;
+
 /// The journal beside a plan file.
 pub fn journal_path(plan_file: &Path) -> PathBuf {
     let mut name = plan_file.file_name().unwrap_or_default().to_os_string();
@@ -85,7 +89,7 @@ pub(crate) fn run(args: ApplyArgs, global: &super::live::Global, today: Date) ->
             return 1;
         }
     };
-    let result = runtime.block_on(apply(&plan, &options, |action, status| match status {
+    let applying = apply(&plan, &options, |action, status| match status {
         StepStatus::Started => eprintln!(
             "{} [{}] {} ...",
             action.change.sign(),
@@ -99,7 +103,22 @@ pub(crate) fn run(args: ApplyArgs, global: &super::live::Global, today: Date) ->
             action.id
         ),
         StepStatus::Failed(why) => eprintln!("  failed: {why}"),
-    }));
+    });
+    // Ctrl-C stops the run between two requests: the journal keeps what was done, and the
+    // lock is released, so that the same apply can be run again to resume.
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = applying => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(result) = result else {
+        eprintln!(
+            "\nInterrupted. The journal {} records the actions done. An action under way may or may not have taken effect: the next run checks the live configuration before changing anything. Run the same apply again to resume.",
+            options.journal.display()
+        );
+        return EXIT_INTERRUPTED;
+    };
     let report = match result {
         Ok(r) => r,
         Err(ApplyError::Stale { problems }) => {

@@ -69,6 +69,9 @@ pub enum ApplyError {
     /// The journal cannot be read or written, or belongs to another plan.
     #[error("{0}")]
     Journal(String),
+    /// Another apply of the same plan holds its lock; nothing was changed.
+    #[error("{0}")]
+    Locked(String),
     /// The plan or the connection settings cannot be used.
     #[error("{0}")]
     Config(String),
@@ -93,6 +96,67 @@ pub enum StepStatus {
     Failed(String),
     /// An earlier run did it (per the journal).
     Skipped,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lock.
+
+/// The lock file of a journal: `<journal>.lock`.
+pub fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    journal.with_file_name(name)
+}
+
+/// A lock file, created exclusively and removed when dropped. It holds who took it and when, so
+/// that a person who finds one left by a killed run knows it is safe to delete.
+struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    fn take(path: &Path) -> Result<Lock, ApplyError> {
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(path).unwrap_or_default();
+                let holder = holder.trim();
+                return Err(ApplyError::Locked(format!(
+                    "another apply of this plan is running ({}), so nothing was changed; if none is (it was killed), delete {} and run again",
+                    if holder.is_empty() { "its lock file is empty" } else { holder },
+                    path.display()
+                )));
+            }
+            Err(e) => {
+                return Err(ApplyError::Journal(format!(
+                    "cannot create the lock file {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        let lock = Lock {
+            path: path.to_path_buf(),
+        };
+        let holder = format!("process {} since {}\n", std::process::id(), now());
+        file.write_all(holder.as_bytes()).map_err(|e| {
+            ApplyError::Journal(format!(
+                "cannot write the lock file {}: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(lock)
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // A lock that cannot be removed is reported by the next apply, with how to clear it.
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -974,6 +1038,8 @@ pub async fn apply(
     mut on_step: impl FnMut(&Action, StepStatus),
 ) -> Result<ApplyReport, ApplyError> {
     check_plan(plan)?;
+    // One apply of a plan at a time: two would both find an action not done and do it twice.
+    let _lock = Lock::take(&lock_path(&options.journal))?;
     let mut journal = Journal::open(&options.journal, plan)?;
     // Written first, so an unwritable journal stops the run before anything changes.
     journal.save(&options.journal)?;
