@@ -53,6 +53,10 @@ pub fn evaluate(policy: &Policy, estate: &Estate, options: Options) -> Report {
     ev.finish()
 }
 
+/// From this many jump items (or managed systems) on, the evaluator uses more threads: below
+/// it, starting them costs more than they save.
+const LARGE: usize = 10_000;
+
 /// One live jump item or jump client, as the analysis sees it.
 struct Item<'a> {
     kind: &'static str,
@@ -552,7 +556,7 @@ impl<'a> Evaluator<'a> {
     /// four): host lookups are most of the time an evaluation of a large estate takes.
     fn match_all(&self, items: &[Item<'a>]) -> Vec<Vec<(usize, String)>> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        if threads < 2 || items.len() < 10_000 {
+        if threads < 2 || items.len() < LARGE {
             return items.iter().map(|i| self.matches(i)).collect();
         }
         let chunk = items.len().div_ceil(threads);
@@ -1611,10 +1615,13 @@ impl<'a> Evaluator<'a> {
     // ---- waivers, verdict ------------------------------------------------------------------
 
     fn finish(mut self) -> Report {
-        crate::drop_later((
-            std::mem::take(&mut self.index),
-            std::mem::take(&mut self.system_keys),
-        ));
+        // Worth a thread only for a large estate's indexes.
+        if self.system_keys.len() >= LARGE {
+            crate::drop_later((
+                std::mem::take(&mut self.index),
+                std::mem::take(&mut self.system_keys),
+            ));
+        }
         // One finding per identity: several memberships or accounts can yield the same path.
         let mut seen = HashSet::new();
         self.findings.retain(|f| seen.insert(f.fingerprint.clone()));
