@@ -11,6 +11,7 @@
 //! `<script>alert(1)</script>` can neither break a table nor inject HTML. Only the renderer's own
 //! words and rule ids are written as they are.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::changes::changes;
@@ -49,17 +50,26 @@ pub fn render_within(report: &Report, ctx: &Context, limit: usize) -> (String, u
         escape(&report.tool.version),
         escape(&report.as_of)
     );
-    let mut out = String::new();
-    headline(&mut out, report);
-    let mut budget = Budget {
-        limit: limit.saturating_sub(tail.len() + NOTE_ROOM),
-        omitted: 0,
+    let compose = |most_severe_first: bool| {
+        let mut out = String::new();
+        headline(&mut out, report);
+        let mut budget = Budget {
+            limit: limit.saturating_sub(tail.len() + NOTE_ROOM),
+            omitted: 0,
+        };
+        if let Some(previous) = ctx.previous {
+            since_previous(&mut out, report, previous, &mut budget);
+        }
+        findings_by_target(&mut out, report, &mut budget, most_severe_first);
+        not_counted(&mut out, report, &mut budget);
+        (out, budget)
     };
-    if let Some(previous) = ctx.previous {
-        since_previous(&mut out, report, previous, &mut budget);
-    }
-    findings_by_target(&mut out, report, &mut budget);
-    not_counted(&mut out, report, &mut budget);
+    // Targets in name order; when not all fits, the targets with the most severe findings first,
+    // so that what is left out is the least severe.
+    let (mut out, budget) = match compose(false) {
+        (_, budget) if budget.omitted > 0 => compose(true),
+        whole => whole,
+    };
     if budget.omitted > 0 {
         let _ = writeln!(
             out,
@@ -325,16 +335,23 @@ fn since_previous(out: &mut String, report: &Report, previous: &Report, budget: 
 }
 
 /// Counted findings grouped by target, targets in name order, site-wide findings last.
-fn findings_by_target(out: &mut String, report: &Report, budget: &mut Budget) {
-    let mut groups: Vec<(Option<&str>, Vec<&Finding>)> = Vec::new();
+fn findings_by_target(
+    out: &mut String,
+    report: &Report,
+    budget: &mut Budget,
+    most_severe_first: bool,
+) {
+    // Targets in name order, site-wide last.
+    let mut by_target: BTreeMap<(bool, Option<&str>), Vec<&Finding>> = BTreeMap::new();
     for f in report.unwaived() {
         let key = f.target.as_deref();
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(f),
-            None => groups.push((key, vec![f])),
-        }
+        by_target.entry((key.is_none(), key)).or_default().push(f);
     }
-    groups.sort_by_key(|(k, _)| (k.is_none(), *k));
+    let mut groups: Vec<(Option<&str>, Vec<&Finding>)> =
+        by_target.into_iter().map(|((_, k), v)| (k, v)).collect();
+    if most_severe_first {
+        groups.sort_by_key(|(_, v)| std::cmp::Reverse(v.iter().map(|f| f.severity).max()));
+    }
     if groups.is_empty() {
         out.push_str("\nNo finding counts toward the verdict.\n");
         return;
@@ -668,7 +685,15 @@ mod tests {
                     &format!("item {i} {long}"),
                 )
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // One critical finding, of the target last by name: it is kept all the same.
+        let mut findings = findings;
+        findings.push(finding(
+            Rule::ExternalSearchBypass,
+            Some("zzz-last"),
+            Some("dc01.corp.example"),
+            "the ECM gap",
+        ));
         let mut r = report(findings);
         r.waivers = mixed().waivers;
         assert!(!r.waivers.is_empty());
@@ -690,6 +715,10 @@ mod tests {
             .filter(|l| l.contains("`reason-missing`"))
             .count();
         assert_eq!(shown + omitted, 2000);
+        let ecm = md
+            .find("#### Target zzz-last")
+            .expect("the critical finding's target");
+        assert!(ecm < md.find("#### Target target-000").unwrap());
         assert!(md.contains(&format!("**{omitted} rows of findings not shown:**")));
         // Still whole: every fold closed, every row ends its cells, waivers and footer there.
         assert_eq!(
