@@ -242,6 +242,7 @@ struct Evaluator<'a> {
     system_keys: Vec<Vec<HostKey>>,
     found: Vec<bool>,
     jump_policies: HashMap<i64, &'a JumpPolicy>,
+    jump_groups: HashMap<i64, &'a estate::JumpGroup>,
     memberships: HashMap<i64, Vec<Membership<'a>>>,
     /// Per target, the managed systems (by position) whose credentials the ECM releases with
     /// no approval, in the order they were found: a PRA path to such a host that is not
@@ -324,6 +325,7 @@ impl<'a> Evaluator<'a> {
         }
         let pra = &estate.pra;
         let jump_policies = pra.jump_policy.iter().map(|p| (p.id, p)).collect();
+        let jump_groups = pra.jump_group.iter().map(|g| (g.id, g)).collect();
         let roles: HashMap<i64, &JumpItemRole> =
             pra.jump_item_role.iter().map(|r| (r.id, r)).collect();
         let users: HashMap<i64, &estate::User> = pra.user.iter().map(|u| (u.id, u)).collect();
@@ -376,6 +378,7 @@ impl<'a> Evaluator<'a> {
             system_keys,
             found: vec![false; n],
             jump_policies,
+            jump_groups,
             memberships,
             ecm_notes: vec![Vec::new(); n],
             ecm_hosts: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
@@ -643,13 +646,8 @@ impl<'a> Evaluator<'a> {
 
     fn jump_items_with(&mut self, memberships: &HashMap<i64, Vec<Membership<'a>>>) {
         let items = self.items();
-        let groups: HashMap<i64, &estate::JumpGroup> = self
-            .estate
-            .pra
-            .jump_group
-            .iter()
-            .map(|g| (g.id, g))
-            .collect();
+        // A copy of the map (of references): findings are pushed while it is read.
+        let groups = self.jump_groups.clone();
         // Declared groups by code name (compared ignoring ASCII case; the first declaration
         // wins), and each live group's code name lowercased once rather than per item.
         let mut declared_groups: HashMap<String, &crate::policy::DeclaredJumpGroup> =
@@ -1034,13 +1032,8 @@ impl<'a> Evaluator<'a> {
 
     fn memberships_and_site(&mut self) {
         if let Some(place) = self.policy.site.editing_roles {
-            let groups: HashMap<i64, &estate::JumpGroup> = self
-                .estate
-                .pra
-                .jump_group
-                .iter()
-                .map(|g| (g.id, g))
-                .collect();
+            // A copy of the map (of references): findings are pushed while it is read.
+            let groups = self.jump_groups.clone();
             let mut ids: Vec<&i64> = self.memberships.keys().collect();
             ids.sort();
             let mut found = Vec::new();
@@ -1285,7 +1278,7 @@ impl<'a> Evaluator<'a> {
                             .iter()
                             .any(|s| s.access_types.iter().any(|a| a.min_approvers < 1)),
                         no_reason: usable.iter().any(|s| !s.require_reason),
-                        no_ticket: usable.iter().any(|s| !ticket_enforced(ps, s)),
+                        no_ticket: usable.iter().any(|s| !ps.ticket_enforced(s)),
                     })
                 });
                 rule_grants.push(Grant {
@@ -1846,17 +1839,6 @@ fn setting_element(s: Setting) -> PathElement {
         id: None,
         name: s.id().into(),
     }
-}
-
-fn ticket_enforced(ps: &Ps, s: &estate::Schedule) -> bool {
-    if !s.require_ticket_system {
-        return false;
-    }
-    let system = match s.ticket_system_id {
-        Some(id) => ps.ticket_systems.iter().find(|t| t.ticket_system_id == id),
-        None => ps.ticket_systems.iter().find(|t| t.is_default_system),
-    };
-    system.is_some_and(|t| t.is_active)
 }
 
 fn needs_text(t: &Target) -> String {

@@ -163,6 +163,24 @@ impl Verdict {
             Verdict::Incomplete => 3,
         }
     }
+
+    /// The verdict as the JSON report spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Compliant => "compliant",
+            Verdict::Violations => "violations",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+
+    /// The status word of the verdict, for people who skim.
+    pub fn status_word(self) -> &'static str {
+        match self {
+            Verdict::Compliant => "PASS",
+            Verdict::Violations => "FAIL",
+            Verdict::Incomplete => "INCOMPLETE",
+        }
+    }
 }
 
 /// Completeness of both sources.

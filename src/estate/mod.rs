@@ -100,6 +100,18 @@ pub enum Completeness {
     NotConfigured,
 }
 
+impl Completeness {
+    /// In words, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Completeness::Complete => "complete",
+            Completeness::Partial => "partial",
+            Completeness::Unavailable => "unavailable",
+            Completeness::NotConfigured => "not configured",
+        }
+    }
+}
+
 /// Why an estate file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum EstateError {

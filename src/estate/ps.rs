@@ -29,6 +29,24 @@ pub struct Ps {
     pub api_registrations: Vec<ApiRegistration>,
 }
 
+impl Ps {
+    /// Whether a schedule makes requesters give a ticket from an active ticket system: its own,
+    /// or else the default one.
+    pub fn ticket_enforced(&self, s: &Schedule) -> bool {
+        if !s.require_ticket_system {
+            return false;
+        }
+        let system = match s.ticket_system_id {
+            Some(id) => self
+                .ticket_systems
+                .iter()
+                .find(|t| t.ticket_system_id == id),
+            None => self.ticket_systems.iter().find(|t| t.is_default_system),
+        };
+        system.is_some_and(|t| t.is_active)
+    }
+}
+
 /// A managed system.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]

@@ -1196,7 +1196,7 @@ impl<'a> Planner<'a> {
                         && usable.iter().all(|s| {
                             (!need_approval || s.access_types.iter().all(|a| a.min_approvers >= 1))
                                 && (!need_reason || s.require_reason)
-                                && (!need_ticket || ticket_ok(ps, s))
+                                && (!need_ticket || ps.ticket_enforced(s))
                         })
                 });
                 match good {
@@ -1496,17 +1496,6 @@ impl<'a> Planner<'a> {
     }
 }
 
-fn ticket_ok(ps: &crate::estate::Ps, s: &crate::estate::Schedule) -> bool {
-    if !s.require_ticket_system {
-        return false;
-    }
-    let system = match s.ticket_system_id {
-        Some(id) => ps.ticket_systems.iter().find(|t| t.ticket_system_id == id),
-        None => ps.ticket_systems.iter().find(|t| t.is_default_system),
-    };
-    system.is_some_and(|t| t.is_active)
-}
-
 /// Two field values are the same; id lists compare as sets.
 fn same(field: &str, a: &Value, b: &Value) -> bool {
     if field.ends_with("_ids") || field.ends_with("_addresses") {
@@ -1546,32 +1535,13 @@ fn declared_body(d: &DeclaredJumpPolicy, estate: &Estate) -> Value {
             );
         }
         if let Some(ap) = &a.approvers {
+            let pra = &estate.pra;
             if let Some(teams) = &ap.teams {
-                let ids: Vec<String> = teams
-                    .iter()
-                    .filter_map(|t| {
-                        estate
-                            .pra
-                            .team
-                            .iter()
-                            .find(|x| x.name.eq_ignore_ascii_case(&t.value))
-                            .map(|x| x.id.to_string())
-                    })
-                    .collect();
+                let ids = ids_named(teams, &pra.team, |t| (t.name.as_str(), t.id));
                 body.insert("approval_team_ids".into(), json!(ids));
             }
             if let Some(users) = &ap.users {
-                let ids: Vec<String> = users
-                    .iter()
-                    .filter_map(|u| {
-                        estate
-                            .pra
-                            .user
-                            .iter()
-                            .find(|x| x.username.eq_ignore_ascii_case(&u.value))
-                            .map(|x| x.id.to_string())
-                    })
-                    .collect();
+                let ids = ids_named(users, &pra.user, |u| (u.username.as_str(), u.id));
                 body.insert("approval_user_ids".into(), json!(ids));
             }
             if let Some(emails) = &ap.emails {
@@ -1589,6 +1559,24 @@ fn declared_body(d: &DeclaredJumpPolicy, estate: &Estate) -> Value {
         body.insert("recordings_disabled".into(), json!(!r.value.is_required()));
     }
     Value::Object(body)
+}
+
+/// The ids (as the API spells them, strings) of the live rows named, compared ignoring case;
+/// names no row has are left out.
+fn ids_named<R>(
+    names: &[crate::policy::Spanned<String>],
+    rows: &[R],
+    name_and_id: impl Fn(&R) -> (&str, i64),
+) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|n| {
+            rows.iter()
+                .map(&name_and_id)
+                .find(|(name, _)| name.eq_ignore_ascii_case(&n.value))
+                .map(|(_, id)| id.to_string())
+        })
+        .collect()
 }
 
 fn policy_ref_json(p: &PolicyRef) -> Value {

@@ -12,10 +12,10 @@ use std::fmt::Display;
 use super::changes::changes;
 use super::Context;
 use crate::analysis::{
-    AttestationInfo, AttestationStatus, Finding, Location, PathElement, Report, Verdict,
-    WaiverInfo, WaiverStatus, EXPIRY_WARNING_DAYS,
+    AttestationInfo, AttestationStatus, Finding, Location, PathElement, Report, WaiverInfo,
+    WaiverStatus, EXPIRY_WARNING_DAYS,
 };
-use crate::estate::{Completeness, SourceStatus};
+use crate::estate::SourceStatus;
 use crate::rules::{Rule, Severity};
 
 /// Renders the report as one HTML5 document.
@@ -145,22 +145,6 @@ footer{max-width:1100px;margin:0 auto;padding:1rem;color:var(--muted);font-size:
 </style>
 "#;
 
-fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Compliant => "compliant",
-        Verdict::Violations => "violations",
-        Verdict::Incomplete => "incomplete",
-    }
-}
-
-fn status_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Compliant => "PASS",
-        Verdict::Violations => "FAIL",
-        Verdict::Incomplete => "INCOMPLETE",
-    }
-}
-
 fn sev_class(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "sev-critical",
@@ -168,15 +152,6 @@ fn sev_class(s: Severity) -> &'static str {
         Severity::Medium => "sev-medium",
         Severity::Low => "sev-low",
         Severity::Info => "sev-info",
-    }
-}
-
-fn completeness(c: Completeness) -> &'static str {
-    match c {
-        Completeness::Complete => "complete",
-        Completeness::Partial => "partial",
-        Completeness::Unavailable => "unavailable",
-        Completeness::NotConfigured => "not configured",
     }
 }
 
@@ -199,7 +174,7 @@ fn head(h: &mut Html, report: &Report) {
     .raw(" ")
     .text(&report.tool.version)
     .raw("\">\n<title>jumpguard compliance report: ")
-    .raw(verdict_name(report.verdict))
+    .raw(report.verdict.name())
     .raw(" (")
     .text(&report.as_of)
     .raw(")</title>\n")
@@ -208,7 +183,7 @@ fn head(h: &mut Html, report: &Report) {
 }
 
 fn source(h: &mut Html, name: &'static str, s: &SourceStatus) {
-    h.raw(name).raw(" ").raw(completeness(s.status));
+    h.raw(name).raw(" ").raw(s.status.name());
     if let Some(reason) = s.reason.as_deref().filter(|r| !r.is_empty()) {
         h.raw(" (").text(reason).raw(")");
     }
@@ -217,11 +192,11 @@ fn source(h: &mut Html, name: &'static str, s: &SourceStatus) {
 fn banner(h: &mut Html, report: &Report) {
     let s = &report.summary;
     h.raw("<header class=\"banner verdict-")
-        .raw(verdict_name(report.verdict))
+        .raw(report.verdict.name())
         .raw("\"><div>\n<h1><span class=\"status\">")
-        .raw(status_word(report.verdict))
+        .raw(report.verdict.status_word())
         .raw("</span>Verdict: ")
-        .raw(verdict_name(report.verdict))
+        .raw(report.verdict.name())
         .raw("</h1>\n<p>")
         .show(s.findings)
         .raw(plural(s.findings, " finding counts", " findings count"))
@@ -492,7 +467,7 @@ fn since_previous(h: &mut Html, report: &Report, previous: &Report) {
     h.raw("<section id=\"changes\">\n<h2>Since the previous report</h2>\n<p>Compared with the report as of ")
         .text(&previous.as_of)
         .raw(" (verdict ")
-        .raw(verdict_name(previous.verdict))
+        .raw(previous.verdict.name())
         .raw("): ")
         .show(c.new.len())
         .raw(" new, ")

@@ -16,9 +16,7 @@ use std::fmt::Write;
 
 use super::changes::changes;
 use super::Context;
-use crate::analysis::{
-    AttestationStatus, Finding, Location, Report, Verdict, WaiverInfo, WaiverStatus,
-};
+use crate::analysis::{AttestationStatus, Finding, Location, Report, WaiverInfo, WaiverStatus};
 use crate::estate::{Completeness, SourceStatus};
 use crate::rules::Severity;
 
@@ -133,34 +131,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// The status word of a verdict, for people who skim.
-fn status_word(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Compliant => "PASS",
-        Verdict::Violations => "FAIL",
-        Verdict::Incomplete => "INCOMPLETE",
-    }
-}
-
-fn verdict_name(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Compliant => "compliant",
-        Verdict::Violations => "violations",
-        Verdict::Incomplete => "incomplete",
-    }
-}
-
-fn completeness(c: Completeness) -> &'static str {
-    match c {
-        Completeness::Complete => "complete",
-        Completeness::Partial => "partial",
-        Completeness::Unavailable => "unavailable",
-        Completeness::NotConfigured => "not configured",
-    }
-}
-
 fn source(name: &str, s: &SourceStatus) -> String {
-    let mut text = format!("{name} {}", completeness(s.status));
+    let mut text = format!("{name} {}", s.status.name());
     if let Some(reason) = s.reason.as_deref().filter(|r| !r.is_empty()) {
         let _ = write!(text, " ({})", escape(reason));
     }
@@ -176,8 +148,8 @@ fn headline(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "## jumpguard: {} ({})\n",
-        status_word(report.verdict),
-        verdict_name(report.verdict)
+        report.verdict.status_word(),
+        report.verdict.name()
     );
     let _ = writeln!(
         out,
@@ -311,7 +283,7 @@ fn since_previous(out: &mut String, report: &Report, previous: &Report, budget: 
         "\n### Since the previous report\n\nCompared with the report as of {} (verdict {}): \
          {} new, {} fixed{}.",
         escape(&previous.as_of),
-        verdict_name(previous.verdict),
+        previous.verdict.name(),
         c.new.len(),
         c.fixed.len(),
         if c.excused.is_empty() {
