@@ -354,7 +354,21 @@ impl<'a> PsSession<'a> {
     ) -> Result<ApiResponse, PsError> {
         let url = self.url(path)?;
         let what = format!("{method} {}", url.path());
-        for attempt in 0..2 {
+        let response = self.send(method, &url, &what, body).await?;
+        Ok(ApiResponse::read(response).await)
+    }
+
+    /// One request with the session cookie (and the authorization header, when there is one);
+    /// a 401 signs in again once and replays. The second answer is returned as it is.
+    async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        what: &str,
+        body: Option<&Value>,
+    ) -> Result<Response, PsError> {
+        let mut renewed = false;
+        loop {
             let cookie = self
                 .cookie
                 .lock()
@@ -379,19 +393,17 @@ impl<'a> PsSession<'a> {
                 }
             };
             let response = if method == Method::POST {
-                self.transport.send_once(&what, build, false).await?
+                self.transport.send_once(what, build, false).await?
             } else {
-                self.transport.send_unpaced(&what, build).await?
+                self.transport.send_unpaced(what, build).await?
             };
-            if response.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
+            if response.status() == StatusCode::UNAUTHORIZED && !renewed {
                 self.renew(&cookie).await?;
+                renewed = true;
                 continue;
             }
-            return Ok(ApiResponse::read(response).await);
+            return Ok(response);
         }
-        Err(PsError::BadCredentials(
-            "401 again right after signing in".into(),
-        ))
     }
 
     fn url(&self, path_and_query: &str) -> Result<Url, PsError> {
@@ -549,49 +561,19 @@ impl<'a> PsSession<'a> {
     async fn get_checked(&self, path_and_query: &str) -> Result<Response, PsError> {
         let url = self.url(path_and_query)?;
         let what = format!("GET {}", url.path());
-        for attempt in 0..2 {
-            let cookie = self
-                .cookie
-                .lock()
-                .await
-                .clone()
-                .unwrap_or_else(|| Secret::new(""));
-            let authorization = self.authorization.lock().await.clone();
-            let response = self
-                .transport
-                .send_unpaced(&what, || {
-                    let mut r = self
-                        .transport
-                        .request(Method::GET, url.clone())
-                        .header("Cookie", cookie.expose())
-                        .header("Accept", "application/json");
-                    if let Some(a) = &authorization {
-                        r = r.header("Authorization", a.expose());
-                    }
-                    r
-                })
-                .await?;
-            match response.status() {
-                StatusCode::UNAUTHORIZED if attempt == 0 => self.renew(&cookie).await?,
-                StatusCode::FORBIDDEN => {
-                    return Err(PsError::Forbidden {
-                        what,
-                        needs: needs_for(url.path()),
-                    })
-                }
-                StatusCode::NOT_FOUND => {
-                    return Err(PsError::NotFound {
-                        what,
-                        hint: String::new(),
-                    })
-                }
-                s if s.is_success() => return Ok(response),
-                _ => return Err(unexpected(&what, response).await),
-            }
+        let response = self.send(Method::GET, &url, &what, None).await?;
+        match response.status() {
+            StatusCode::FORBIDDEN => Err(PsError::Forbidden {
+                what,
+                needs: needs_for(url.path()),
+            }),
+            StatusCode::NOT_FOUND => Err(PsError::NotFound {
+                what,
+                hint: String::new(),
+            }),
+            s if s.is_success() => Ok(response),
+            _ => Err(unexpected(&what, response).await),
         }
-        Err(PsError::BadCredentials(
-            "401 again right after signing in".into(),
-        ))
     }
 
     /// Every row of a list. Paged lists send `limit`/`offset` and stop at a short page or at
