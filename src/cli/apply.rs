@@ -78,16 +78,9 @@ pub(crate) fn run(args: ApplyArgs, global: &super::live::Global, today: Date) ->
         fetch,
         journal: journal_path(&args.plan_file),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 1;
-        }
+    // `apply` exits 1 on every error (DESIGN.md §5).
+    let Ok(runtime) = super::runtime() else {
+        return 1;
     };
     let applying = apply(&plan, &options, |action, status| match status {
         StepStatus::Started => eprintln!(

@@ -137,14 +137,7 @@ fn fetch_estate_saying(
         eprintln!("error: {e}");
         super::EXIT_ERROR
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
-            super::EXIT_ERROR
-        })?;
+    let runtime = super::runtime()?;
     let (estate, stats) = runtime.block_on(source::fetch(&options)).map_err(|e| {
         eprintln!("error: {e}");
         super::EXIT_ERROR

@@ -190,6 +190,19 @@ pub(crate) fn use_color(terminal: bool) -> bool {
 }
 
 /// Loads a policy, printing every problem to stderr. `None` when it is invalid.
+/// The async runtime of a command that talks to the appliances (or serves as one), or the exit
+/// code after saying why there is none.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            EXIT_ERROR
+        })
+}
+
 /// Lets go of what a command is done with when the process is about to exit: the operating
 /// system reclaims it at once, where freeing a large estate object by object takes a tenth
 /// of a second. Only for values whose drop does nothing but free memory.

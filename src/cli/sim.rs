@@ -154,16 +154,9 @@ pub(crate) fn run(args: SimArgs) -> u8 {
         faults.set_delay(args.delay_ms);
     }
     faults.truncate_pages(args.truncate_pages);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return super::EXIT_ERROR;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(args.listen).await {

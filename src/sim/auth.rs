@@ -126,13 +126,7 @@ pub(crate) fn token_endpoint(
         return response;
     }
     let fields = body_fields(headers, body);
-    let field = |name: &str| {
-        fields
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let field = |name: &str| last_field(&fields, name);
     let credentials =
         basic_credentials(headers).or_else(|| Some((field("client_id")?, field("client_secret")?)));
     let Some((id, secret)) = credentials else {
@@ -194,6 +188,15 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
+}
+
+/// The value of a body field; of a field given twice, the last.
+pub(crate) fn last_field(fields: &[(String, String)], name: &str) -> Option<String> {
+    fields
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 /// The body's fields, from a JSON object or a form, whichever it is.

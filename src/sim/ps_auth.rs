@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::auth::{basic_credentials, body_fields};
+use super::auth::{basic_credentials, body_fields, last_field};
 use super::faults::lock;
 use super::http::{empty, json_response};
 use super::Inner;
@@ -101,13 +101,7 @@ pub(crate) fn not_authenticated() -> Response {
 /// 400, as IdentityServer answers; the reference does not document them (inferred).
 pub(crate) fn token_endpoint(inner: &Inner, headers: &HeaderMap, body: &[u8]) -> Response {
     let fields = body_fields(headers, body);
-    let field = |name: &str| {
-        fields
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let field = |name: &str| last_field(&fields, name);
     let oauth_error =
         |error: &str| json_response(StatusCode::BAD_REQUEST, &json!({ "error": error }));
     match field("grant_type").as_deref() {
