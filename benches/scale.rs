@@ -16,6 +16,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -340,42 +341,42 @@ fn renders(
 
 /// `jumpguard check` on the files, as a user runs it: wall time and peak RSS.
 fn check(k: usize, dir: &Path, json: bool) -> (Duration, f64) {
-    let mut fastest = Duration::MAX;
-    let mut rss_kb = 0u64;
-    for _ in 0..k {
-        let started = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .args(["-f", "%M"])
-            .arg(env!("CARGO_BIN_EXE_jumpguard"))
-            .args(["check", "-p"])
-            .arg(dir.join("policies"))
-            .arg("--estate")
-            .arg(dir.join("estate.json"))
-            .args(["--as-of", AS_OF])
-            .args(if json { &["--format", "json"][..] } else { &[] })
-            .stdout(std::process::Stdio::null())
-            .output()
-            .expect("/usr/bin/time and the jumpguard binary");
-        fastest = fastest.min(started.elapsed());
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "check finds the planted violations"
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let kb = stderr
-            .lines()
-            .filter_map(|l| l.trim().parse::<u64>().ok())
-            .next_back()
-            .unwrap_or(0);
-        rss_kb = rss_kb.max(kb);
+    let mut args: Vec<OsString> = vec![
+        "check".into(),
+        "-p".into(),
+        dir.join("policies").into(),
+        "--estate".into(),
+        dir.join("estate.json").into(),
+        "--as-of".into(),
+        AS_OF.into(),
+    ];
+    if json {
+        args.extend(["--format".into(), "json".into()]);
     }
-    (fastest, rss_kb as f64 / 1024.0)
+    timed(k, &args, 1, "check finds the planted violations")
 }
 
 /// `jumpguard plan --allow-destroy --out FILE` on an estate file, as a user runs it: best
 /// wall time of `k` runs and peak RSS.
 fn timed_plan(k: usize, dir: &Path, estate: &Path) -> (Duration, f64) {
+    let args: Vec<OsString> = vec![
+        "plan".into(),
+        "-p".into(),
+        dir.join("policies").into(),
+        "--estate".into(),
+        estate.into(),
+        "--as-of".into(),
+        AS_OF.into(),
+        "--allow-destroy".into(),
+        "--out".into(),
+        dir.join("plan.json").into(),
+    ];
+    timed(k, &args, 0, "plan succeeds")
+}
+
+/// The release binary run `k` times with `args` under `/usr/bin/time`, stdout discarded: the
+/// best wall time and the peak RSS (MB). Each run must exit with `code`.
+fn timed(k: usize, args: &[OsString], code: i32, what: &str) -> (Duration, f64) {
     let mut fastest = Duration::MAX;
     let mut rss_kb = 0u64;
     for _ in 0..k {
@@ -383,17 +384,12 @@ fn timed_plan(k: usize, dir: &Path, estate: &Path) -> (Duration, f64) {
         let out = Command::new("/usr/bin/time")
             .args(["-f", "%M"])
             .arg(env!("CARGO_BIN_EXE_jumpguard"))
-            .args(["plan", "-p"])
-            .arg(dir.join("policies"))
-            .arg("--estate")
-            .arg(estate)
-            .args(["--as-of", AS_OF, "--allow-destroy", "--out"])
-            .arg(dir.join("plan.json"))
+            .args(args)
             .stdout(std::process::Stdio::null())
             .output()
             .expect("/usr/bin/time and the jumpguard binary");
         fastest = fastest.min(started.elapsed());
-        assert_eq!(out.status.code(), Some(0), "plan succeeds");
+        assert_eq!(out.status.code(), Some(code), "{what}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let kb = stderr
             .lines()

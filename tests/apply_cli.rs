@@ -29,9 +29,10 @@ fn start() -> Sim {
     common::serve(common::estate("examples/seed/estate.json"), config)
 }
 
-fn jumpguard(sim: &Sim, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jumpguard"))
-        .args(args)
+/// The binary with `args`, pointed at the simulator's two sites.
+fn command(sim: &Sim, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jumpguard"));
+    c.args(args)
         .current_dir(root())
         .env_clear()
         .env("NO_COLOR", "1")
@@ -40,9 +41,25 @@ fn jumpguard(sim: &Sim, args: &[&str]) -> Output {
         .env("JUMPGUARD_PRA_CLIENT_SECRET", PRA_SECRET)
         .env("JUMPGUARD_PS_URL", &sim.url)
         .env("JUMPGUARD_PS_API_KEY", PS_KEY)
-        .env("JUMPGUARD_PS_RUNAS", "svc-jumpguard")
-        .output()
-        .unwrap()
+        .env("JUMPGUARD_PS_RUNAS", "svc-jumpguard");
+    c
+}
+
+fn jumpguard(sim: &Sim, args: &[&str]) -> Output {
+    command(sim, args).output().unwrap()
+}
+
+/// `apply PLAN --auto-approve` against the seed policies.
+fn apply_args(plan: &Path) -> [&str; 7] {
+    [
+        "apply",
+        plan.to_str().unwrap(),
+        "--auto-approve",
+        "-p",
+        SEED_POLICIES,
+        "--as-of",
+        "2026-12-01",
+    ]
 }
 
 fn text(b: &[u8]) -> String {
@@ -145,18 +162,7 @@ fn plan_apply_recheck_and_a_second_plan_without_changes() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(text(&refused.stderr).contains("--auto-approve"));
 
-    let applied = jumpguard(
-        &sim,
-        &[
-            "apply",
-            file.to_str().unwrap(),
-            "--auto-approve",
-            "-p",
-            SEED_POLICIES,
-            "--as-of",
-            "2026-12-01",
-        ],
-    );
+    let applied = jumpguard(&sim, &apply_args(&file));
     assert_eq!(
         applied.status.code(),
         Some(0),
@@ -248,18 +254,7 @@ fn a_stale_plan_is_refused_and_nothing_changes() {
     change_membership_live(&sim);
     let before_pra = sim.sim.pra_snapshot();
     let before_ps = sim.sim.ps_snapshot();
-    let o = jumpguard(
-        &sim,
-        &[
-            "apply",
-            file.to_str().unwrap(),
-            "--auto-approve",
-            "-p",
-            SEED_POLICIES,
-            "--as-of",
-            "2026-12-01",
-        ],
-    );
+    let o = jumpguard(&sim, &apply_args(&file));
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(
@@ -284,18 +279,7 @@ fn a_fault_mid_apply_leaves_a_journal_and_the_rerun_completes() {
     sim.sim
         .faults()
         .fail_path("/api/config/v1/jump-item/shell-jump/58", 500, 4);
-    let first = jumpguard(
-        &sim,
-        &[
-            "apply",
-            file.to_str().unwrap(),
-            "--auto-approve",
-            "-p",
-            SEED_POLICIES,
-            "--as-of",
-            "2026-12-01",
-        ],
-    );
+    let first = jumpguard(&sim, &apply_args(&file));
     assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
     let journal_file = dir.join("plan.json.journal.json");
     let journal = std::fs::read_to_string(&journal_file).expect("a journal beside the plan");
@@ -303,18 +287,7 @@ fn a_fault_mid_apply_leaves_a_journal_and_the_rerun_completes() {
         journal.contains("\"done\"") && journal.contains("\"failed\""),
         "{journal}"
     );
-    let second = jumpguard(
-        &sim,
-        &[
-            "apply",
-            file.to_str().unwrap(),
-            "--auto-approve",
-            "-p",
-            SEED_POLICIES,
-            "--as-of",
-            "2026-12-01",
-        ],
-    );
+    let second = jumpguard(&sim, &apply_args(&file));
     assert_eq!(
         second.status.code(),
         Some(0),
@@ -338,25 +311,7 @@ fn ctrl_c_stops_an_apply_releases_its_lock_and_the_rerun_completes() {
     assert_eq!(plan_to(&sim, &file).status.code(), Some(2));
     // A slow appliance, so that the apply is still under way when Ctrl-C comes.
     sim.sim.faults().set_delay(300);
-    let child = Command::new(env!("CARGO_BIN_EXE_jumpguard"))
-        .args([
-            "apply",
-            file.to_str().unwrap(),
-            "--auto-approve",
-            "-p",
-            SEED_POLICIES,
-            "--as-of",
-            "2026-12-01",
-        ])
-        .current_dir(root())
-        .env_clear()
-        .env("NO_COLOR", "1")
-        .env("JUMPGUARD_PRA_URL", &sim.url)
-        .env("JUMPGUARD_PRA_CLIENT_ID", "jumpguard-test")
-        .env("JUMPGUARD_PRA_CLIENT_SECRET", PRA_SECRET)
-        .env("JUMPGUARD_PS_URL", &sim.url)
-        .env("JUMPGUARD_PS_API_KEY", PS_KEY)
-        .env("JUMPGUARD_PS_RUNAS", "svc-jumpguard")
+    let child = command(&sim, &apply_args(&file))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -386,18 +341,7 @@ fn ctrl_c_stops_an_apply_releases_its_lock_and_the_rerun_completes() {
     assert!(!lock.exists(), "the lock is released");
 
     sim.sim.faults().set_delay(0);
-    let again = jumpguard(
-        &sim,
-        &[
-            "apply",
-            file.to_str().unwrap(),
-            "--auto-approve",
-            "-p",
-            SEED_POLICIES,
-            "--as-of",
-            "2026-12-01",
-        ],
-    );
+    let again = jumpguard(&sim, &apply_args(&file));
     assert_eq!(
         again.status.code(),
         Some(0),

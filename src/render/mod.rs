@@ -133,3 +133,46 @@ pub fn render_noting_limits(
         Format::Html => (html::render(report, ctx), None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::changes::sample::{finding, report};
+    use super::*;
+    use crate::rules::Rule;
+
+    fn note(format: Format, findings: usize, message_len: usize) -> Option<String> {
+        let long = "x".repeat(message_len);
+        let findings = (0..findings)
+            .map(|i| {
+                finding(
+                    Rule::ApprovalMissing,
+                    Some("dc"),
+                    Some(&format!("h{i}")),
+                    &long,
+                )
+            })
+            .collect();
+        let sources = Sources::default();
+        let ctx = Context {
+            sources: &sources,
+            color: false,
+            previous: None,
+        };
+        render_noting_limits(format, &report(findings), &ctx).1
+    }
+
+    #[test]
+    fn what_a_format_leaves_out_is_said_for_a_warning() {
+        let sarif = note(Format::Sarif, sarif::MAX_RESULTS + 1, 1).expect("a SARIF note");
+        assert!(sarif.starts_with("the SARIF report holds 25000 of the 25001 findings"));
+        assert_eq!(note(Format::Sarif, 10, 1), None);
+        let markdown = note(Format::Markdown, 400, 300).expect("a Markdown note");
+        assert!(
+            markdown.starts_with("the Markdown report leaves out "),
+            "{markdown}"
+        );
+        assert_eq!(note(Format::Markdown, 10, 300), None);
+        // The JSON report always holds everything.
+        assert_eq!(note(Format::Json, sarif::MAX_RESULTS + 1, 1), None);
+    }
+}
